@@ -1,0 +1,175 @@
+// ctcnn/kernels/pool.hpp
+// Max and average pooling over fixed windows, PyTorch semantics:
+// - max: padding never wins (it is -inf), NaN propagates, the first maximum in
+//   window order takes the gradient;
+// - average: a window is clipped to the padded input (ceil mode may run past it);
+//   the divisor counts padding (count_include_pad) or only real elements.
+// Layout: x (N, C, H, W)  y (N, C, OH, OW)
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+
+namespace ctcnn {
+
+struct PoolGeometry {
+  std::size_t channels, in_h, in_w, out_h, out_w;
+  std::size_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  bool count_include_pad;
+  constexpr std::size_t in_plane() const { return in_h * in_w; }
+  constexpr std::size_t out_plane() const { return out_h * out_w; }
+};
+
+namespace kernels {
+
+// Flat index (within the plane) of the window's maximum, or -1 if the window
+// holds no input element (cannot happen under the layer's padding rule).
+template <PoolGeometry G>
+inline long max_window_argmax(const float* plane, std::size_t oh, std::size_t ow) {
+  const long h0 = static_cast<long>(oh * G.stride_h) - static_cast<long>(G.pad_h);
+  const long w0 = static_cast<long>(ow * G.stride_w) - static_cast<long>(G.pad_w);
+  long best = -1;
+  float best_value = -std::numeric_limits<float>::infinity();
+  for (std::size_t kh = 0; kh < G.kernel_h; ++kh) {
+    const long ih = h0 + static_cast<long>(kh * G.dilation_h);
+    if (ih < 0 || ih >= static_cast<long>(G.in_h)) continue;
+    for (std::size_t kw = 0; kw < G.kernel_w; ++kw) {
+      const long iw = w0 + static_cast<long>(kw * G.dilation_w);
+      if (iw < 0 || iw >= static_cast<long>(G.in_w)) continue;
+      const long i = ih * static_cast<long>(G.in_w) + iw;
+      const float v = plane[i];
+      if (best < 0 || v > best_value || std::isnan(v)) {
+        best = i;
+        best_value = v;
+        if (std::isnan(v)) return best;
+      }
+    }
+  }
+  return best;
+}
+
+template <PoolGeometry G>
+void max_pool_forward(const float* x, float* y, std::size_t batch) {
+  for (std::size_t p = 0; p < batch * G.channels; ++p) {
+    const float* xp = x + p * G.in_plane();
+    float* yp = y + p * G.out_plane();
+    for (std::size_t oh = 0; oh < G.out_h; ++oh)
+      for (std::size_t ow = 0; ow < G.out_w; ++ow) {
+        const long i = max_window_argmax<G>(xp, oh, ow);
+        yp[oh * G.out_w + ow] = i < 0 ? -std::numeric_limits<float>::infinity() : xp[i];
+      }
+  }
+}
+
+template <PoolGeometry G>
+void max_pool_backward(const float* x, const float* dy, float* dx, std::size_t batch) {
+  for (std::size_t p = 0; p < batch * G.channels; ++p) {
+    const float* xp = x + p * G.in_plane();
+    const float* dyp = dy + p * G.out_plane();
+    float* dxp = dx + p * G.in_plane();
+    for (std::size_t i = 0; i < G.in_plane(); ++i) dxp[i] = 0.0f;
+    for (std::size_t oh = 0; oh < G.out_h; ++oh)
+      for (std::size_t ow = 0; ow < G.out_w; ++ow) {
+        const long i = max_window_argmax<G>(xp, oh, ow);
+        if (i >= 0) dxp[i] += dyp[oh * G.out_w + ow];
+      }
+  }
+}
+
+// The window of output (oh, ow) clipped to the input, and its divisor.
+struct AvgWindow {
+  std::size_t h0, h1, w0, w1;
+  float inv_divisor;
+};
+
+template <PoolGeometry G>
+constexpr AvgWindow avg_window(std::size_t oh, std::size_t ow) {
+  const long in_h = static_cast<long>(G.in_h), in_w = static_cast<long>(G.in_w);
+  long h0 = static_cast<long>(oh * G.stride_h) - static_cast<long>(G.pad_h);
+  long w0 = static_cast<long>(ow * G.stride_w) - static_cast<long>(G.pad_w);
+  long h1 = std::min(h0 + static_cast<long>(G.kernel_h), in_h + static_cast<long>(G.pad_h));
+  long w1 = std::min(w0 + static_cast<long>(G.kernel_w), in_w + static_cast<long>(G.pad_w));
+  const long padded_count = (h1 - h0) * (w1 - w0);
+  h0 = std::max(h0, 0L);
+  w0 = std::max(w0, 0L);
+  h1 = std::min(h1, in_h);
+  w1 = std::min(w1, in_w);
+  const long real_count = (h1 - h0) * (w1 - w0);
+  const long divisor = G.count_include_pad ? padded_count : real_count;
+  return {static_cast<std::size_t>(h0), static_cast<std::size_t>(std::max(h1, h0)),
+          static_cast<std::size_t>(w0), static_cast<std::size_t>(std::max(w1, w0)),
+          divisor > 0 ? 1.0f / static_cast<float>(divisor) : 0.0f};
+}
+
+template <PoolGeometry G>
+void avg_pool_forward(const float* x, float* y, std::size_t batch) {
+  for (std::size_t p = 0; p < batch * G.channels; ++p) {
+    const float* xp = x + p * G.in_plane();
+    float* yp = y + p * G.out_plane();
+    for (std::size_t oh = 0; oh < G.out_h; ++oh)
+      for (std::size_t ow = 0; ow < G.out_w; ++ow) {
+        const AvgWindow win = avg_window<G>(oh, ow);
+        float sum = 0.0f;
+        for (std::size_t ih = win.h0; ih < win.h1; ++ih)
+          for (std::size_t iw = win.w0; iw < win.w1; ++iw) sum += xp[ih * G.in_w + iw];
+        yp[oh * G.out_w + ow] = sum * win.inv_divisor;
+      }
+  }
+}
+
+template <PoolGeometry G>
+void avg_pool_backward(const float* dy, float* dx, std::size_t batch) {
+  for (std::size_t p = 0; p < batch * G.channels; ++p) {
+    const float* dyp = dy + p * G.out_plane();
+    float* dxp = dx + p * G.in_plane();
+    for (std::size_t i = 0; i < G.in_plane(); ++i) dxp[i] = 0.0f;
+    for (std::size_t oh = 0; oh < G.out_h; ++oh)
+      for (std::size_t ow = 0; ow < G.out_w; ++ow) {
+        const AvgWindow win = avg_window<G>(oh, ow);
+        const float g = dyp[oh * G.out_w + ow] * win.inv_divisor;
+        for (std::size_t ih = win.h0; ih < win.h1; ++ih)
+          for (std::size_t iw = win.w0; iw < win.w1; ++iw) dxp[ih * G.in_w + iw] += g;
+      }
+  }
+}
+
+// Global pools: (N, C, H*W) -> (N, C).
+template <std::size_t Channels, std::size_t Plane, bool Max>
+void global_pool_forward(const float* x, float* y, std::size_t batch) {
+  for (std::size_t p = 0; p < batch * Channels; ++p) {
+    const float* xp = x + p * Plane;
+    if constexpr (Max) {
+      float m = xp[0];
+      for (std::size_t i = 1; i < Plane; ++i)
+        if (xp[i] > m || std::isnan(xp[i])) m = xp[i];
+      y[p] = m;
+    } else {
+      float sum = 0.0f;
+      for (std::size_t i = 0; i < Plane; ++i) sum += xp[i];
+      y[p] = sum / static_cast<float>(Plane);
+    }
+  }
+}
+
+template <std::size_t Channels, std::size_t Plane, bool Max>
+void global_pool_backward(const float* x, const float* dy, float* dx, std::size_t batch) {
+  for (std::size_t p = 0; p < batch * Channels; ++p) {
+    const float* xp = x + p * Plane;
+    float* dxp = dx + p * Plane;
+    if constexpr (Max) {
+      std::size_t arg = 0;
+      for (std::size_t i = 1; i < Plane; ++i)
+        if (xp[i] > xp[arg] || (std::isnan(xp[i]) && !std::isnan(xp[arg]))) arg = i;
+      for (std::size_t i = 0; i < Plane; ++i) dxp[i] = 0.0f;
+      dxp[arg] = dy[p];
+    } else {
+      const float g = dy[p] / static_cast<float>(Plane);
+      for (std::size_t i = 0; i < Plane; ++i) dxp[i] = g;
+    }
+  }
+}
+
+}  // namespace kernels
+}  // namespace ctcnn

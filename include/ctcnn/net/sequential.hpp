@@ -1,0 +1,429 @@
+// ctcnn/net/sequential.hpp
+// Sequential<Input<Dims...>, Layers...>: a network as a type.
+//
+// The layer specs are bound one after the other to the shape the previous layer
+// produces (a fold with O(1) state: the current shape), so every shape, offset
+// and size below is a compile-time constant. A layer whose checks fail stops the
+// fold: the first error is the only one.
+//
+// A network object owns its parameters and their gradients, in one flat buffer
+// each (PyTorch layout per tensor, layers in order). Activations live in a
+// Workspace<Net, N> for a batch of N samples: one fixed-size struct, so forward
+// and backward allocate nothing. Forward is a fold over the layers, backward the
+// reverse fold; both are expanded at compile time (no run-time layer list).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <boost/hana/at.hpp>
+#include <boost/hana/tuple.hpp>
+
+#include "ctcnn/core/layer.hpp"
+#include "ctcnn/core/shape.hpp"
+#include "ctcnn/core/tensor.hpp"
+
+namespace ctcnn {
+
+// Opens a Sequential: the shape of one sample, e.g. Input<1, 28, 28> (C, H, W)
+// or Input<784> for a flat input.
+template <std::size_t... Dims>
+struct Input {
+  using shape = Shape<Dims...>;
+};
+
+namespace detail {
+
+template <bool Loud, class Spec, std::size_t Position, bool IsLayer>
+struct check_is_layer_spec : std::bool_constant<IsLayer> {
+  static_assert(!Loud || IsLayer,
+                "ctcnn::Sequential: not a layer: every type after Input must be a layer spec "
+                "such as Conv2d<6, 5> or ReLU (template arguments: the type, its position)");
+};
+
+template <class... L>
+struct type_list {};
+
+template <class Head, class Tail>
+struct prepend;
+template <class Head, class... L>
+struct prepend<Head, type_list<L...>> {
+  using type = type_list<Head, L...>;
+};
+
+// Stands in for a type that is not a layer spec, after check_is_layer_spec has said so.
+struct not_a_spec {
+  template <class S>
+  using bind = failed_layer<S>;
+};
+
+// The fold: bind each spec to the current shape.
+template <std::size_t Position, class In, class... Specs>
+struct bind_chain {
+  using layers = type_list<>;
+  using output_shape = In;
+  static constexpr bool ok = true;
+};
+template <std::size_t Position, class In>
+struct stopped_chain {
+  using layers = type_list<>;
+  using output_shape = In;
+  static constexpr bool ok = false;
+};
+template <std::size_t Position, class In, class Spec, class... Rest>
+struct bind_chain<Position, In, Spec, Rest...> {
+  static constexpr bool is_spec =
+      check_is_layer_spec<true, Spec, Position, LayerSpec<Spec>>::value;
+  using head = typename std::conditional_t<is_spec, Spec, not_a_spec>::template bind<In>;
+  using tail = std::conditional_t<head::ok,
+                                  bind_chain<Position + 1, typename head::output_shape, Rest...>,
+                                  stopped_chain<Position, In>>;
+  using layers = typename prepend<head, typename tail::layers>::type;
+  using output_shape = typename tail::output_shape;
+  static constexpr bool ok = head::ok && tail::ok;
+};
+
+template <class L>
+inline constexpr bool layer_ok = L::ok;
+
+// Per-layer compile-time facts, for summaries and tests.
+struct LayerMetadata {
+  std::size_t parameters;
+  std::size_t macs;
+  std::size_t output_size;      // elements per sample
+  std::size_t rf_rows, rf_cols;  // receptive field of one output element, in input pixels
+  std::size_t jump_rows, jump_cols;  // input pixels between neighbouring outputs
+  bool rf_global;                    // the output sees the whole input
+};
+
+template <class Layers>
+struct network_traits;
+
+template <class... L>
+struct network_traits<type_list<L...>> {
+  static constexpr std::size_t layer_count = sizeof...(L);
+  using tuple = std::tuple<L...>;
+  static constexpr std::array<std::size_t, sizeof...(L) + 1> parameter_offsets = [] {
+    std::array<std::size_t, sizeof...(L) + 1> off{};
+    const std::array<std::size_t, sizeof...(L)> counts{L::parameter_count...};
+    for (std::size_t i = 0; i < counts.size(); ++i) off[i + 1] = off[i] + counts[i];
+    return off;
+  }();
+  static constexpr std::size_t parameter_count = parameter_offsets.back();
+  static constexpr std::size_t macs = (std::size_t{0} + ... + L::macs);
+
+  static constexpr std::array<LayerMetadata, sizeof...(L)> metadata = [] {
+    std::array<LayerMetadata, sizeof...(L)> meta{
+        LayerMetadata{L::parameter_count, L::macs, L::output_shape::size, L::rf_kernel_rows,
+                      L::rf_kernel_cols, L::rf_stride_rows, L::rf_stride_cols, L::rf_global}...};
+    // r_out = r_in + (k - 1) * j_in ; j_out = j_in * s  (standard receptive-field recurrence)
+    std::size_t r_rows = 1, r_cols = 1, j_rows = 1, j_cols = 1;
+    bool global = false;
+    for (auto& m : meta) {
+      global = global || m.rf_global;
+      r_rows += (m.rf_rows - 1) * j_rows;
+      r_cols += (m.rf_cols - 1) * j_cols;
+      j_rows *= m.jump_rows;
+      j_cols *= m.jump_cols;
+      m.rf_rows = r_rows;
+      m.rf_cols = r_cols;
+      m.jump_rows = j_rows;
+      m.jump_cols = j_cols;
+      m.rf_global = global;
+    }
+    return meta;
+  }();
+};
+
+template <class Layers>
+struct sequential_layers;
+template <class... L>
+struct sequential_layers<type_list<L...>> {};
+
+}  // namespace detail
+
+template <class Net, std::size_t N>
+class Workspace;
+
+// Whether backward also computes the gradient w.r.t. the network's input.
+enum class InputGradient { skip, compute };
+
+template <class InputSpec, class... Specs>
+struct Sequential {
+  static_assert(sizeof(InputSpec) == 0,
+                "ctcnn::Sequential: the first type must be Input<C, H, W> (or Input<Features>)");
+};
+
+template <std::size_t... InDims, class... Specs>
+struct Sequential<Input<InDims...>, Specs...> {
+ private:
+  using chain = detail::bind_chain<0, Shape<InDims...>, Specs...>;
+
+ public:
+  // Sequential itself, also when the user names the network with a derived struct.
+  using sequential_type = Sequential;
+  static constexpr bool ok = chain::ok;
+  // Empty when a layer failed its checks, so nothing below adds errors of its own.
+  using layer_list = std::conditional_t<ok, typename chain::layers, detail::type_list<>>;
+  using traits = detail::network_traits<layer_list>;
+  using input_shape_t = Shape<InDims...>;
+  using output_shape_t = typename chain::output_shape;
+  static constexpr input_shape_t input_shape{};
+  static constexpr output_shape_t output_shape{};
+  static constexpr std::size_t layer_count = traits::layer_count;
+  static constexpr std::size_t parameter_count = traits::parameter_count;
+  static constexpr std::size_t macs = traits::macs;  // multiply-adds per sample, forward
+  static constexpr auto& layer_metadata = traits::metadata;
+
+  template <std::size_t I>
+  using layer_t = std::tuple_element_t<I, typename traits::tuple>;
+  template <std::size_t I>
+  static constexpr typename layer_t<I>::input_shape layer_input_shape{};
+  template <std::size_t I>
+  static constexpr typename layer_t<I>::output_shape layer_output_shape{};
+  template <std::size_t I>
+  static constexpr std::size_t parameter_offset = traits::parameter_offsets[I];
+
+  // Receptive field of one element of the final output (meaningful while the
+  // network is convolutional; `global` once a layer mixes all positions).
+  static constexpr std::size_t receptive_field_rows =
+      layer_count ? layer_metadata[layer_count - 1].rf_rows : 1;
+  static constexpr std::size_t receptive_field_cols =
+      layer_count ? layer_metadata[layer_count - 1].rf_cols : 1;
+
+  // Elements per sample of the largest tensor that flows between layers.
+  static constexpr std::size_t max_activation_size = [] {
+    std::size_t m = input_shape_t::size;
+    for (const auto& meta : traits::metadata) m = std::max(m, meta.output_size);
+    return m;
+  }();
+  // Bytes per sample of all activations a training step keeps (input included).
+  static constexpr std::size_t activation_bytes = [] {
+    std::size_t s = input_shape_t::size;
+    for (const auto& meta : traits::metadata) s += meta.output_size;
+    return s * sizeof(float);
+  }();
+
+  // ---- parameters ---------------------------------------------------------------
+
+  std::span<float, parameter_count> parameters() { return std::span<float, parameter_count>(params_); }
+  std::span<const float, parameter_count> parameters() const {
+    return std::span<const float, parameter_count>(params_);
+  }
+  std::span<float, parameter_count> gradients() { return std::span<float, parameter_count>(grads_); }
+  std::span<const float, parameter_count> gradients() const {
+    return std::span<const float, parameter_count>(grads_);
+  }
+  void zero_grad() { grads_.fill(0.0f); }
+
+  // Layer I's tensors in PyTorch layout: weight (O, C, KH, KW) or (Out, In), bias (O).
+  template <std::size_t I>
+    requires requires { typename layer_t<I>::weight_shape; }
+  auto weight() {
+    return TensorRef<typename layer_t<I>::weight_shape>(params_.data() + parameter_offset<I>);
+  }
+  template <std::size_t I>
+    requires requires { typename layer_t<I>::weight_shape; }
+  auto weight() const {
+    return TensorRef<typename layer_t<I>::weight_shape, const float>(params_.data() +
+                                                                     parameter_offset<I>);
+  }
+  template <std::size_t I>
+    requires(requires { layer_t<I>::has_bias; } && layer_t<I>::has_bias)
+  auto bias() {
+    return TensorRef<typename layer_t<I>::bias_shape>(params_.data() + bias_offset<I>());
+  }
+  template <std::size_t I>
+    requires(requires { layer_t<I>::has_bias; } && layer_t<I>::has_bias)
+  auto bias() const {
+    return TensorRef<typename layer_t<I>::bias_shape, const float>(params_.data() +
+                                                                   bias_offset<I>());
+  }
+  template <std::size_t I>
+    requires requires { typename layer_t<I>::weight_shape; }
+  auto weight_grad() {
+    return TensorRef<typename layer_t<I>::weight_shape>(grads_.data() + parameter_offset<I>);
+  }
+  template <std::size_t I>
+    requires(requires { layer_t<I>::has_bias; } && layer_t<I>::has_bias)
+  auto bias_grad() {
+    return TensorRef<typename layer_t<I>::bias_shape>(grads_.data() + bias_offset<I>());
+  }
+
+  // Calls f(layer_index, ParameterSpec, float* values, float* grads) for every
+  // parameter tensor, in layer order: what weight files and optimizers walk.
+  template <class F>
+  void for_each_parameter(F&& f) {
+    for_each_layer([&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+      for (const ParameterSpec& spec : layer_t<I>::parameter_specs())
+        f(I, spec, params_.data() + parameter_offset<I> + spec.offset,
+          grads_.data() + parameter_offset<I> + spec.offset);
+    });
+  }
+
+  // ---- forward and backward over a workspace (training) ------------------------
+
+  // x: (N, input...). Keeps every activation in ws for backward; returns the output.
+  template <std::size_t N>
+  const Tensor<batched_t<N, output_shape_t>>& forward(
+      const Tensor<batched_t<N, input_shape_t>>& x, Workspace<Sequential, N>& ws) const {
+    std::copy(x.begin(), x.end(), ws.template activation<0>().begin());
+    return forward(ws);
+  }
+  // Forward from what is already in ws.input().
+  template <std::size_t N>
+  const Tensor<batched_t<N, output_shape_t>>& forward(Workspace<Sequential, N>& ws) const {
+    forward_layers(ws, std::make_index_sequence<layer_count>{});
+    return ws.output();
+  }
+
+  // dy: (N, output...), the gradient of the loss w.r.t. the last forward's output.
+  // Accumulates parameter gradients (+=, call zero_grad() between steps, as in
+  // PyTorch). With InputGradient::compute it also leaves the gradient w.r.t. the
+  // input in ws.input_grad(); by default the first layer skips that work.
+  template <std::size_t N>
+  void backward(Workspace<Sequential, N>& ws, const Tensor<batched_t<N, output_shape_t>>& dy,
+                InputGradient input_gradient = InputGradient::skip) {
+    std::copy(dy.begin(), dy.end(), ws.grad_buffer(layer_count % 2));
+    backward_layers(ws, input_gradient == InputGradient::compute,
+                    std::make_index_sequence<layer_count>{});
+  }
+
+  // ---- forward without a workspace (inference) ---------------------------------
+
+  Tensor<output_shape_t> forward(const Tensor<input_shape_t>& x) const {
+    Tensor<output_shape_t> y;
+    infer(x.data(), y.data(), 1);
+    return y;
+  }
+  template <std::size_t N, std::size_t... D>
+    requires(Shape<D...>{} == input_shape_t{})
+  Tensor<batched_t<N, output_shape_t>> forward(const Tensor<Shape<N, D...>>& x) const {
+    Tensor<batched_t<N, output_shape_t>> y;
+    infer(x.data(), y.data(), N);
+    return y;
+  }
+
+ private:
+  template <class Net, std::size_t N>
+  friend class Workspace;
+
+  template <std::size_t I>
+  static constexpr std::size_t bias_offset() {
+    return parameter_offset<I> + layer_t<I>::parameter_specs()[1].offset;
+  }
+
+  template <class F>
+  static void for_each_layer(F&& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (f(std::integral_constant<std::size_t, I>{}), ...);
+    }(std::make_index_sequence<layer_count>{});
+  }
+
+  template <std::size_t N, std::size_t... I>
+  void forward_layers(Workspace<Sequential, N>& ws, std::index_sequence<I...>) const {
+    (layer_t<I>::forward(ws.template activation<I>().data(),
+                         ws.template activation<I + 1>().data(),
+                         params_.data() + parameter_offset<I>, N),
+     ...);
+  }
+
+  // Layer I reads its output gradient from buffer (I+1)%2 and writes its input
+  // gradient to buffer I%2: two buffers of the largest activation suffice.
+  template <std::size_t N, std::size_t... I>
+  void backward_layers(Workspace<Sequential, N>& ws, bool input_grad, std::index_sequence<I...>) {
+    (backward_layer<layer_count - 1 - I>(ws, input_grad), ...);
+  }
+  template <std::size_t I, std::size_t N>
+  void backward_layer(Workspace<Sequential, N>& ws, bool input_grad) {
+    float* dx = (I > 0 || input_grad) ? ws.grad_buffer(I % 2) : nullptr;
+    layer_t<I>::backward(ws.template activation<I>().data(),
+                         ws.template activation<I + 1>().data(), ws.grad_buffer((I + 1) % 2), dx,
+                         params_.data() + parameter_offset<I>, grads_.data() + parameter_offset<I>,
+                         N);
+  }
+
+  // Inference in chunks through two stack buffers sized for the largest layer.
+  static constexpr std::size_t infer_chunk =
+      std::max<std::size_t>(1, (std::size_t{1} << 15) / max_activation_size);
+  void infer(const float* x, float* y, std::size_t batch) const {
+    alignas(64) float ping[infer_chunk * max_activation_size];
+    alignas(64) float pong[infer_chunk * max_activation_size];
+    for (std::size_t start = 0; start < batch; start += infer_chunk) {
+      const std::size_t count = std::min(infer_chunk, batch - start);
+      infer_chunk_layers(x + start * input_shape_t::size, y + start * output_shape_t::size,
+                         count, ping, pong, std::make_index_sequence<layer_count>{});
+    }
+  }
+  template <std::size_t... I>
+  void infer_chunk_layers(const float* x, float* y, std::size_t count, float* ping, float* pong,
+                          std::index_sequence<I...>) const {
+    if constexpr (layer_count == 0) {
+      std::copy(x, x + count * input_shape_t::size, y);
+    } else {
+      float* buffers[2] = {ping, pong};
+      (layer_t<I>::forward(I == 0 ? x : buffers[(I + 1) % 2],
+                           I + 1 == layer_count ? y : buffers[I % 2],
+                           params_.data() + parameter_offset<I>, count),
+       ...);
+    }
+  }
+
+  alignas(64) std::array<float, parameter_count> params_{};
+  alignas(64) std::array<float, parameter_count> grads_{};
+};
+
+// Activations of a network for a batch of N samples: activation<0> is the input,
+// activation<I + 1> the output of layer I. Large for big batches: create it once
+// (make_workspace<N>() puts it on the heap) and reuse it every step.
+template <class Net, std::size_t N>
+class Workspace : public Workspace<typename Net::sequential_type, N> {};
+
+template <std::size_t... InDims, class... Specs, std::size_t N>
+class Workspace<Sequential<Input<InDims...>, Specs...>, N> {
+  using Net = Sequential<Input<InDims...>, Specs...>;
+
+  template <std::size_t... I>
+  static auto make_activations(std::index_sequence<I...>) {
+    return boost::hana::tuple<Tensor<batched_t<N, typename Net::input_shape_t>>,
+                              Tensor<batched_t<N, typename Net::template layer_t<I>::output_shape>>...>{};
+  }
+  using activations_t = decltype(make_activations(std::make_index_sequence<Net::layer_count>{}));
+
+ public:
+  static constexpr std::size_t batch = N;
+
+  template <std::size_t I>
+  auto& activation() {
+    return boost::hana::at_c<I>(activations_);
+  }
+  template <std::size_t I>
+  const auto& activation() const {
+    return boost::hana::at_c<I>(activations_);
+  }
+  auto& input() { return activation<0>(); }
+  const auto& output() const { return activation<Net::layer_count>(); }
+  // Gradient of the loss w.r.t. the input after backward(..., InputGradient::compute).
+  TensorRef<batched_t<N, typename Net::input_shape_t>, const float> input_grad() const {
+    return TensorRef<batched_t<N, typename Net::input_shape_t>, const float>(grads_[0].data());
+  }
+  float* grad_buffer(std::size_t i) { return grads_[i].data(); }
+
+ private:
+  activations_t activations_;
+  Tensor<Shape<N * Net::max_activation_size>> grads_[2];
+};
+
+// A workspace on the heap, allocated once: the only allocation a training loop needs.
+template <std::size_t N, class Net>
+std::unique_ptr<Workspace<typename Net::sequential_type, N>> make_workspace(const Net&) {
+  return std::make_unique<Workspace<typename Net::sequential_type, N>>();
+}
+
+}  // namespace ctcnn
