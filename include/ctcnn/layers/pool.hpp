@@ -79,8 +79,8 @@ namespace detail {
 template <class Self, bool Max, auto K, class... Options>
 struct pool2d_spec {
   using is_layer_spec = void;
-  static constexpr std::size_t kernel_rows = kernel_rows<K>();
-  static constexpr std::size_t kernel_cols = kernel_cols<K>();
+  static constexpr std::size_t kernel_rows = ::ctcnn::detail::kernel_rows<K>();
+  static constexpr std::size_t kernel_cols = ::ctcnn::detail::kernel_cols<K>();
   using stride =
       find_option_t<option_kind::stride, Stride<kernel_rows, kernel_cols>, Options...>;
   using padding = find_option_t<option_kind::padding, Valid, Options...>;
