@@ -81,26 +81,55 @@ void conv2d_forward(const float* x, float* y, const float* w, const float* b, st
   }
 }
 
-// dx = conv2d_transpose(dy, w) (skipped when dx is null); dw += x (*) dy; db += sum dy.
+// dx = conv2d_transpose(dy, w), overwritten.
 template <ConvGeometry G>
-void conv2d_backward(const float* x, const float* dy, float* dx, const float* w, float* dw,
-                     float* db, std::size_t batch) {
+void conv2d_backward_data(const float* dy, float* dx, const float* w, std::size_t batch) {
+  constexpr std::size_t Wp = G.padded_w();
+  constexpr std::size_t plane = G.out_h * G.out_w;
+  constexpr std::size_t kernel = G.kernel_h * G.kernel_w;
+  alignas(64) float dbuf[G.padded_h() * Wp];
+  for (std::size_t n = 0; n < batch; ++n) {
+    const float* dyn = dy + n * G.out_size();
+    for (std::size_t ic = 0; ic < G.in_c; ++ic) {
+      for (auto& v : dbuf) v = 0.0f;
+      for (std::size_t oc = 0; oc < G.out_c; ++oc) {
+        const float* dyc = dyn + oc * plane;
+        const float* wk = w + (oc * G.in_c + ic) * kernel;
+        for (std::size_t oh = 0; oh < G.out_h; ++oh) {
+          const float* dyr = dyc + oh * G.out_w;
+          for (std::size_t kh = 0; kh < G.kernel_h; ++kh) {
+            float* dr = dbuf + (oh * G.stride_h + kh * G.dilation_h) * Wp;
+            for (std::size_t kw = 0; kw < G.kernel_w; ++kw) {
+              const float wv = wk[kh * G.kernel_w + kw];
+              float* dk = dr + kw * G.dilation_w;
+              for (std::size_t ow = 0; ow < G.out_w; ++ow) dk[ow * G.stride_w] += wv * dyr[ow];
+            }
+          }
+        }
+      }
+      float* dxc = dx + n * G.in_size() + ic * G.in_h * G.in_w;
+      for (std::size_t i = 0; i < G.in_h * G.in_w; ++i) dxc[i] = 0.0f;
+      unpad_plane_add<G.pad_kind, G.in_h, G.in_w, G.pad_top, G.pad_bottom, G.pad_left,
+                      G.pad_right>(dbuf, dxc);
+    }
+  }
+}
+
+// dw += x (*) dy; db += sum dy.
+template <ConvGeometry G>
+void conv2d_backward_weights(const float* x, const float* dy, float* dw, float* db,
+                             std::size_t batch) {
   constexpr std::size_t Wp = G.padded_w();
   constexpr std::size_t plane = G.out_h * G.out_w;
   constexpr std::size_t kernel = G.kernel_h * G.kernel_w;
   alignas(64) float buf[G.padded_h() * Wp];
-  alignas(64) float dbuf[G.padded_h() * Wp];
   for (std::size_t n = 0; n < batch; ++n) {
     const float* xn = x + n * G.in_size();
     const float* dyn = dy + n * G.out_size();
     for (std::size_t ic = 0; ic < G.in_c; ++ic) {
       pad_input_channel<G>(xn + ic * G.in_h * G.in_w, buf);
-      if (dx) {
-        for (auto& v : dbuf) v = 0.0f;
-      }
       for (std::size_t oc = 0; oc < G.out_c; ++oc) {
         const float* dyc = dyn + oc * plane;
-        const float* wk = w + (oc * G.in_c + ic) * kernel;
         float* dwk = dw + (oc * G.in_c + ic) * kernel;
         for (std::size_t kh = 0; kh < G.kernel_h; ++kh) {
           for (std::size_t kw = 0; kw < G.kernel_w; ++kw) {
@@ -113,25 +142,6 @@ void conv2d_backward(const float* x, const float* dy, float* dx, const float* w,
             dwk[kh * G.kernel_w + kw] += acc;
           }
         }
-        if (dx) {
-          for (std::size_t oh = 0; oh < G.out_h; ++oh) {
-            const float* dyr = dyc + oh * G.out_w;
-            for (std::size_t kh = 0; kh < G.kernel_h; ++kh) {
-              float* dr = dbuf + (oh * G.stride_h + kh * G.dilation_h) * Wp;
-              for (std::size_t kw = 0; kw < G.kernel_w; ++kw) {
-                const float wv = wk[kh * G.kernel_w + kw];
-                float* dk = dr + kw * G.dilation_w;
-                for (std::size_t ow = 0; ow < G.out_w; ++ow) dk[ow * G.stride_w] += wv * dyr[ow];
-              }
-            }
-          }
-        }
-      }
-      if (dx) {
-        float* dxc = dx + n * G.in_size() + ic * G.in_h * G.in_w;
-        for (std::size_t i = 0; i < G.in_h * G.in_w; ++i) dxc[i] = 0.0f;
-        unpad_plane_add<G.pad_kind, G.in_h, G.in_w, G.pad_top, G.pad_bottom, G.pad_left,
-                        G.pad_right>(dbuf, dxc);
       }
     }
     if constexpr (G.bias) {
@@ -142,6 +152,14 @@ void conv2d_backward(const float* x, const float* dy, float* dx, const float* w,
       }
     }
   }
+}
+
+// dx = conv2d_transpose(dy, w) (skipped when dx is null); dw += x (*) dy; db += sum dy.
+template <ConvGeometry G>
+void conv2d_backward(const float* x, const float* dy, float* dx, const float* w, float* dw,
+                     float* db, std::size_t batch) {
+  conv2d_backward_weights<G>(x, dy, dw, db, batch);
+  if (dx) conv2d_backward_data<G>(dy, dx, w, batch);
 }
 
 }  // namespace kernels

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Prints the bench's table from Google Benchmark JSON (--benchmark_format=json or
+--benchmark_out): every conv figure beside oneDNN's and the plain loop's, as
+GFLOP/s, ratios and fraction of this core's measured FMA peak; then the networks.
+
+With --benchmark_repetitions the median of each benchmark is used and the spread
+(max/min - 1 over the repetitions) is shown, so the noise of the run is visible.
+
+    bench/report.py results.json
+"""
+import json
+import re
+import sys
+from collections import defaultdict
+
+# Issue 4's targets, single thread: ctcnn / oneDNN at N=64.
+FWD_TARGETS = {"S1": 2.0, "S2": 1.3, "S3": 1.3, "S4": 0.9, "S5": 0.8, "S6": 0.9, "S7": 0.9}
+BWD_TARGETS = {"S2": 0.8, "S4": 0.8, "S5": 0.8}
+S5_PEAK_FRACTION = 0.60
+
+CONV = re.compile(r"^(ctcnn|onednn|ref)_(fwd|bwd_data|bwd_weights)<(S\d)>/(\d+)")
+NET = re.compile(r"^net_(infer_b1|infer_b64|train_b64)<(\w)>(?:/(\d+))?")
+PEAK = re.compile(r"^peak_fma_(\w+)")
+
+
+def collect(benchmarks, counter):
+    """name -> (median value, spread) of `counter`, from aggregates when present."""
+    runs = defaultdict(list)
+    medians = {}
+    for b in benchmarks:
+        name = b.get("run_name", b["name"])
+        name = re.sub(r"/repeats:\d+", "", name)
+        if counter not in b:
+            continue
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") == "median":
+                medians[name] = b[counter]
+        else:
+            runs[name].append(b[counter])
+    out = {}
+    for name, values in runs.items():
+        values.sort()
+        med = medians.get(name, values[len(values) // 2])
+        spread = values[-1] / values[0] - 1.0 if len(values) > 1 and values[0] > 0 else 0.0
+        out[name] = (med, spread, len(values))
+    return out
+
+
+def fmt(v, digits=1):
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def main(path):
+    with open(path) as f:
+        data = json.load(f)
+    ctx = data.get("context", {})
+    flops = collect(data["benchmarks"], "FLOP/s")
+    images = collect(data["benchmarks"], "images/s")
+    times = collect(data["benchmarks"], "real_time")
+
+    peaks = {PEAK.match(n).group(1): v[0] for n, v in flops.items() if PEAK.match(n)}
+    peak = max(peaks.values()) if peaks else None
+    print(f"# ctcnn bench  {ctx.get('date', '')}  host {ctx.get('host_name', '')}  "
+          f"{ctx.get('num_cpus', '?')} cpus @ {ctx.get('mhz_per_cpu', '?')} MHz")
+    reps = max((v[2] for v in flops.values()), default=1)
+    print(f"repetitions: {reps} (medians; 'spread' = max/min - 1 over repetitions of ctcnn's figure)")
+    for isa, v in sorted(peaks.items()):
+        print(f"single-core FP32 FMA peak ({isa}): {v / 1e9:.1f} GFLOP/s")
+    print()
+
+    table = defaultdict(dict)
+    for name, (v, spread, _) in flops.items():
+        m = CONV.match(name)
+        if m:
+            impl, direction, shape, n = m.groups()
+            table[(shape, direction, int(n))][impl] = (v / 1e9, spread)
+
+    print("## Conv layers, 1 thread (GFLOP/s; ratios = ctcnn / other)")
+    header = ("| shape | pass | N | ctcnn | % peak | spread | oneDNN | ctcnn/oneDNN | target "
+              "| plain loop | ctcnn/plain |")
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    order = {"fwd": 0, "bwd_data": 1, "bwd_weights": 2}
+    shortfalls = []
+    for key in sorted(table, key=lambda k: (k[0], order[k[1]], k[2])):
+        shape, direction, n = key
+        row = table[key]
+        c = row.get("ctcnn", (None, 0))[0]
+        spread = row.get("ctcnn", (None, 0))[1]
+        o = row.get("onednn", (None, 0))[0]
+        r = row.get("ref", (None, 0))[0]
+        ratio_o = c / o if c and o else None
+        ratio_r = c / r if c and r else None
+        target = None
+        if n == 64:
+            target = FWD_TARGETS.get(shape) if direction == "fwd" else BWD_TARGETS.get(shape)
+        verdict = ""
+        if target is not None and ratio_o is not None:
+            ok = ratio_o >= target
+            if shape == "S5" and direction == "fwd" and peak:
+                ok = ok and c * 1e9 / peak >= S5_PEAK_FRACTION
+                verdict = f">={target}x & >=60% peak " + ("met" if ok else "MISSED")
+            else:
+                verdict = f">={target}x " + ("met" if ok else "MISSED")
+            if not ok:
+                shortfalls.append(f"{shape} {direction} N=64: {ratio_o:.2f}x (target {target}x)")
+        pct = f"{100 * c * 1e9 / peak:.0f}%" if c and peak else "-"
+        print(f"| {shape} | {direction} | {n} | {fmt(c)} | {pct} | {100 * spread:.0f}% | {fmt(o)} "
+              f"| {fmt(ratio_o, 2)} | {verdict} | {fmt(r)} | {fmt(ratio_r, 1)} |")
+    print()
+
+    print("## Networks (A = LeNet-5, B = teaching ConvNet, C = simple_cnn)")
+    print("| net | measure | threads | images/s | time per call (us) | spread | 2T/1T |")
+    print("|---|---|---|---|---|---|---|")
+    nets = {}
+    for name, (v, spread, _) in images.items():
+        m = NET.match(name)
+        if m:
+            kind, net, threads = m.groups()
+            t = times.get(name, (None,))[0]
+            nets[(net, kind, int(threads or 1))] = (v, t, spread)
+    labels = {"infer_b1": "inference, batch 1", "infer_b64": "inference, batch 64",
+              "train_b64": "training step, batch 64"}
+    for key in sorted(nets, key=lambda k: (k[0], list(labels).index(k[1]), k[2])):
+        net, kind, threads = key
+        v, t, spread = nets[key]
+        speedup = ""
+        if threads == 2 and (net, kind, 1) in nets:
+            speedup = f"{v / nets[(net, kind, 1)][0]:.2f}x"
+        print(f"| {net} | {labels[kind]} | {threads} | {v:,.0f} | {fmt(t, 1)} | {100 * spread:.0f}% "
+              f"| {speedup} |")
+    print()
+    if shortfalls:
+        print("conv targets missed: " + "; ".join(shortfalls))
+    else:
+        print("every conv target in this run: met")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "/dev/stdin")
