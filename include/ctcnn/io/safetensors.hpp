@@ -127,7 +127,11 @@ inline std::string shape_text(const std::vector<std::size_t>& shape) {
 }
 
 inline std::string range_text(std::uint64_t begin, std::uint64_t end) {
-  return "[" + std::to_string(begin) + ", " + std::to_string(end) + ")";
+  std::string s = "[";  // built by appending: "[" + std::string trips g++ 12's -Wrestrict (PR 105651)
+  s += std::to_string(begin);
+  s += ", ";
+  s += std::to_string(end);
+  return s += ")";
 }
 
 // product(shape) * element_size, or nullopt if that overflows 64 bits.
@@ -301,7 +305,7 @@ inline SafetensorsFile SafetensorsFile::read(const std::filesystem::path& file) 
   const auto header_size = st::load_le<std::uint64_t>(length_field);
   if (header_size > st::max_header_bytes) {
     throw IoError(file, "absurd header length " + std::to_string(header_size) + " bytes (limit " +
-                            std::to_string(st::max_header_bytes) + ")");
+                            std::to_string(st::max_header_bytes) + "; not a safetensors file?)");
   }
   if (header_size > file_size - 8) {
     throw IoError(file, "header length " + std::to_string(header_size) +
