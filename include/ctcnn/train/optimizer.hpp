@@ -1,0 +1,303 @@
+// ctcnn/train/optimizer.hpp
+// SGD, Adam and AdamW with the update rules of torch.optim (PyTorch 1.13, the
+// single-tensor code path), over every parameter of a model at once.
+//
+// A model is anything Trainable: parameters() and gradients() returning
+// std::span<float, P> of the same static extent P (every ctcnn network; a test
+// can use a small struct). The optimizer keeps a pointer to the model, so the
+// model must outlive it. Its state is sized at compile time (std::array<float, P>
+// members), so neither construction nor step() allocates; for a large model put
+// the optimizer on the heap once (Adam holds 3 * P floats).
+//
+// With p the parameters, g the gradients, t the step number (1 for the first
+// step), all element-wise:
+//   SGD:   g += wd * p                                  (if weight_decay != 0)
+//          b  = g on the first step, else momentum * b + (1 - dampening) * g
+//          g  = nesterov ? g + momentum * b : b          (if momentum != 0)
+//          p -= lr * g
+//   Adam:  g += wd * p                                  (L2 penalty, if weight_decay != 0)
+//   AdamW: p *= 1 - lr * wd                             (decoupled decay instead)
+//   both:  m  = beta1 * m + (1 - beta1) * g
+//          v  = beta2 * v + (1 - beta2) * g^2
+//          vmax = max(vmax, v)                          (amsgrad; then vmax replaces v below)
+//          p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+// The bias corrections are computed in double, as PyTorch computes them in Python.
+//
+// The options are checked as PyTorch checks them (std::invalid_argument): lr,
+// eps, momentum and weight_decay >= 0, betas in [0, 1), and Nesterov only with
+// momentum > 0 and dampening 0.
+//
+// Checkpoints: for_each_state(f) calls f(name, std::span<float>) for each state
+// buffer that PyTorch would keep for these options, in this order: SGD
+// "momentum_buffer" (only when momentum != 0); Adam/AdamW "exp_avg",
+// "exp_avg_sq", then "max_exp_avg_sq" (only with amsgrad). Each buffer is flat,
+// aligned with parameters(). step_count() / set_step_count() carry the step
+// number (Adam's bias corrections; SGD initialises its momentum buffer on step 0).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace ctcnn {
+
+namespace detail {
+
+template <class S>
+concept static_float_span = std::same_as<S, std::span<float, S::extent>> &&
+                            (S::extent != std::dynamic_extent);
+
+// Stands in for the callback in the Optimizer concept.
+struct state_visitor_archetype {
+  void operator()(std::string_view, std::span<float>) const {}
+};
+
+inline void check_option(bool ok, const char* optimizer, const char* what, float value) {
+  if (!ok) {
+    throw std::invalid_argument(std::string("ctcnn::") + optimizer + ": invalid " + what + ": " +
+                                std::to_string(value));
+  }
+}
+
+}  // namespace detail
+
+// What an optimizer can train: parameters and gradients of the same static size.
+template <class Model>
+concept Trainable = requires(Model& m) {
+  { m.parameters() } -> detail::static_float_span;
+  { m.gradients() } -> detail::static_float_span;
+  requires decltype(m.parameters())::extent == decltype(m.gradients())::extent;
+};
+
+template <Trainable Model>
+inline constexpr std::size_t parameter_count_of = decltype(std::declval<Model&>().parameters())::extent;
+
+// What a training loop and a checkpoint writer need from an optimizer.
+template <class O>
+concept Optimizer = requires(O& o, const O& c, float lr, std::size_t n,
+                             detail::state_visitor_archetype visit) {
+  o.step();
+  o.zero_grad();
+  { c.lr() } -> std::convertible_to<float>;
+  o.set_lr(lr);
+  { c.step_count() } -> std::convertible_to<std::size_t>;
+  o.set_step_count(n);
+  o.for_each_state(visit);
+};
+
+struct SGDOptions {
+  float lr = 0.01f, momentum = 0.0f, dampening = 0.0f, weight_decay = 0.0f;
+  bool nesterov = false;
+};
+struct AdamOptions {
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f;
+  bool amsgrad = false;
+};
+struct AdamWOptions {
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 1e-2f;
+  bool amsgrad = false;
+};
+
+namespace detail {
+
+// What every optimizer shares: the model, the step number, zero_grad.
+template <class Model>
+class optimizer_base {
+ public:
+  static constexpr std::size_t parameter_count = parameter_count_of<Model>;
+
+  // Sets every gradient to 0 (PyTorch 1.13's zero_grad(set_to_none=False)).
+  void zero_grad() {
+    auto g = model_->gradients();
+    std::fill(g.begin(), g.end(), 0.0f);
+  }
+  std::size_t step_count() const { return steps_; }
+  void set_step_count(std::size_t steps) { steps_ = steps; }
+  Model& model() const { return *model_; }
+
+ protected:
+  explicit optimizer_base(Model& model) : model_(&model) {}
+
+  Model* model_;
+  std::size_t steps_ = 0;
+};
+
+}  // namespace detail
+
+template <Trainable Model>
+class SGD : public detail::optimizer_base<Model> {
+  using base = detail::optimizer_base<Model>;
+
+ public:
+  using options_type = SGDOptions;
+
+  explicit SGD(Model& model, SGDOptions options = {}) : base(model), options_(options) {
+    detail::check_option(options.lr >= 0.0f, "SGD", "learning rate", options.lr);
+    detail::check_option(options.momentum >= 0.0f, "SGD", "momentum", options.momentum);
+    detail::check_option(options.weight_decay >= 0.0f, "SGD", "weight_decay",
+                         options.weight_decay);
+    if (options.nesterov && (options.momentum <= 0.0f || options.dampening != 0.0f)) {
+      throw std::invalid_argument(
+          "ctcnn::SGD: Nesterov momentum requires a momentum > 0 and zero dampening");
+    }
+  }
+
+  void step() {
+    const auto p = this->model_->parameters();
+    const auto g = this->model_->gradients();
+    const float lr = options_.lr, wd = options_.weight_decay, mu = options_.momentum;
+    const float keep = 1.0f - options_.dampening;
+    const bool first = this->steps_ == 0;
+    const bool nesterov = options_.nesterov;
+    for (std::size_t i = 0; i < base::parameter_count; ++i) {
+      float d = g[i];
+      if (wd != 0.0f) d += wd * p[i];
+      if (mu != 0.0f) {
+        buffer_[i] = first ? d : mu * buffer_[i] + keep * d;
+        d = nesterov ? d + mu * buffer_[i] : buffer_[i];
+      }
+      p[i] -= lr * d;
+    }
+    ++this->steps_;
+  }
+
+  float lr() const { return options_.lr; }
+  void set_lr(float lr) {
+    detail::check_option(lr >= 0.0f, "SGD", "learning rate", lr);
+    options_.lr = lr;
+  }
+  const SGDOptions& options() const { return options_; }
+
+  template <class F>
+  void for_each_state(F&& f) {
+    if (options_.momentum != 0.0f) f(std::string_view("momentum_buffer"), std::span<float>(buffer_));
+  }
+  template <class F>
+  void for_each_state(F&& f) const {
+    if (options_.momentum != 0.0f)
+      f(std::string_view("momentum_buffer"), std::span<const float>(buffer_));
+  }
+
+ private:
+  SGDOptions options_;
+  alignas(64) std::array<float, base::parameter_count> buffer_{};
+};
+
+namespace detail {
+
+// Adam and AdamW differ only in how weight decay enters.
+template <class Model>
+class adam_base : public optimizer_base<Model> {
+  using base = optimizer_base<Model>;
+
+ public:
+  template <class F>
+  void for_each_state(F&& f) {
+    f(std::string_view("exp_avg"), std::span<float>(exp_avg_));
+    f(std::string_view("exp_avg_sq"), std::span<float>(exp_avg_sq_));
+    if (amsgrad_) f(std::string_view("max_exp_avg_sq"), std::span<float>(max_exp_avg_sq_));
+  }
+  template <class F>
+  void for_each_state(F&& f) const {
+    f(std::string_view("exp_avg"), std::span<const float>(exp_avg_));
+    f(std::string_view("exp_avg_sq"), std::span<const float>(exp_avg_sq_));
+    if (amsgrad_) f(std::string_view("max_exp_avg_sq"), std::span<const float>(max_exp_avg_sq_));
+  }
+
+ protected:
+  template <class Options>
+  adam_base(Model& model, const Options& o, const char* name) : base(model), amsgrad_(o.amsgrad) {
+    check_option(o.lr >= 0.0f, name, "learning rate", o.lr);
+    check_option(o.eps >= 0.0f, name, "epsilon value", o.eps);
+    check_option(o.beta1 >= 0.0f && o.beta1 < 1.0f, name, "beta parameter at index 0", o.beta1);
+    check_option(o.beta2 >= 0.0f && o.beta2 < 1.0f, name, "beta parameter at index 1", o.beta2);
+    check_option(o.weight_decay >= 0.0f, name, "weight_decay value", o.weight_decay);
+  }
+
+  template <bool Decoupled, class Options>
+  void adam_step(const Options& o) {
+    const auto p = this->model_->parameters();
+    const auto g = this->model_->gradients();
+    const std::size_t t = ++this->steps_;
+    const double bias_correction1 = 1.0 - std::pow(static_cast<double>(o.beta1), static_cast<double>(t));
+    const double bias_correction2 = 1.0 - std::pow(static_cast<double>(o.beta2), static_cast<double>(t));
+    const auto step_size = static_cast<float>(static_cast<double>(o.lr) / bias_correction1);
+    const auto bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
+    const auto decay = static_cast<float>(1.0 - static_cast<double>(o.lr) * o.weight_decay);
+    const float wd = o.weight_decay, b1 = o.beta1, b2 = o.beta2, eps = o.eps;
+    const float one_minus_b1 = 1.0f - b1, one_minus_b2 = 1.0f - b2;
+    for (std::size_t i = 0; i < base::parameter_count; ++i) {
+      float grad = g[i];
+      if (wd != 0.0f) {
+        if constexpr (Decoupled) {
+          p[i] *= decay;
+        } else {
+          grad += wd * p[i];
+        }
+      }
+      exp_avg_[i] = exp_avg_[i] * b1 + one_minus_b1 * grad;
+      exp_avg_sq_[i] = exp_avg_sq_[i] * b2 + one_minus_b2 * grad * grad;
+      float second = exp_avg_sq_[i];
+      if (amsgrad_) second = max_exp_avg_sq_[i] = std::max(max_exp_avg_sq_[i], second);
+      const float denom = std::sqrt(second) / bias_correction2_sqrt + eps;
+      p[i] -= step_size * (exp_avg_[i] / denom);
+    }
+  }
+
+ private:
+  bool amsgrad_;
+  alignas(64) std::array<float, base::parameter_count> exp_avg_{};
+  alignas(64) std::array<float, base::parameter_count> exp_avg_sq_{};
+  alignas(64) std::array<float, base::parameter_count> max_exp_avg_sq_{};
+};
+
+}  // namespace detail
+
+template <Trainable Model>
+class Adam : public detail::adam_base<Model> {
+ public:
+  using options_type = AdamOptions;
+
+  explicit Adam(Model& model, AdamOptions options = {})
+      : detail::adam_base<Model>(model, options, "Adam"), options_(options) {}
+
+  void step() { this->template adam_step<false>(options_); }
+  float lr() const { return options_.lr; }
+  void set_lr(float lr) {
+    detail::check_option(lr >= 0.0f, "Adam", "learning rate", lr);
+    options_.lr = lr;
+  }
+  const AdamOptions& options() const { return options_; }
+
+ private:
+  AdamOptions options_;
+};
+
+template <Trainable Model>
+class AdamW : public detail::adam_base<Model> {
+ public:
+  using options_type = AdamWOptions;
+
+  explicit AdamW(Model& model, AdamWOptions options = {})
+      : detail::adam_base<Model>(model, options, "AdamW"), options_(options) {}
+
+  void step() { this->template adam_step<true>(options_); }
+  float lr() const { return options_.lr; }
+  void set_lr(float lr) {
+    detail::check_option(lr >= 0.0f, "AdamW", "learning rate", lr);
+    options_.lr = lr;
+  }
+  const AdamWOptions& options() const { return options_; }
+
+ private:
+  AdamWOptions options_;
+};
+
+}  // namespace ctcnn
