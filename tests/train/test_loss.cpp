@@ -237,7 +237,7 @@ TEST_CASE("Losses accept the gradient written over their input", "[loss]") {
   for (std::size_t i = 0; i < separate.size(); ++i) CHECK(in_place[i] == separate[i]);
 }
 
-TEST_CASE("A target outside [0, C) throws std::out_of_range and writes nothing",
+TEST_CASE("A target outside 0..C-1 throws std::out_of_range and writes nothing",
           "[loss][error]") {
   Tensor<Shape<3, 6>> logits, grad;
   logits.fill(0.5f);

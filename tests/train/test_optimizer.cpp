@@ -46,12 +46,7 @@ struct MismatchedModel {
   std::span<float, 3> gradients() { return g; }
 };
 
-struct LeNet5 : ctcnn::Sequential<ctcnn::Input<1, 28, 28>,
-                                  ctcnn::Conv2d<6, 5, ctcnn::Padding<2>>, ctcnn::ReLU,
-                                  ctcnn::MaxPool2d<2>, ctcnn::Conv2d<16, 5>, ctcnn::ReLU,
-                                  ctcnn::MaxPool2d<2>, ctcnn::Flatten, ctcnn::Linear<120>,
-                                  ctcnn::ReLU, ctcnn::Linear<84>, ctcnn::ReLU,
-                                  ctcnn::Linear<10>> {};
+using ctcnn::train_test::LeNet5;
 
 // The golden tolerance: PyTorch's float32 arithmetic against ours.
 constexpr double golden_abs = 1e-6, golden_rel = 1e-5;

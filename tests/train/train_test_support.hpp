@@ -9,9 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "ctcnn/ctcnn.hpp"
 #include "ctcnn/io/safetensors.hpp"
 
 namespace ctcnn::train_test {
+
+// LeNet-5 as DESIGN.md and tests/golden/generate.py define it.
+struct LeNet5 : Sequential<Input<1, 28, 28>, Conv2d<6, 5, Padding<2>>, ReLU, MaxPool2d<2>,
+                           Conv2d<16, 5>, ReLU, MaxPool2d<2>, Flatten, Linear<120>, ReLU,
+                           Linear<84>, ReLU, Linear<10>> {};
 
 inline io::SafetensorsFile golden(const std::string& name) {
   return io::SafetensorsFile::read(std::string(CTCNN_GOLDEN_DIR) + "/" + name + ".safetensors");
