@@ -127,7 +127,7 @@ inline std::string shape_text(const std::vector<std::size_t>& shape) {
 }
 
 inline std::string range_text(std::uint64_t begin, std::uint64_t end) {
-  std::string s = "[";  // built by appending: "[" + std::string trips g++ 12's -Wrestrict (PR 105651)
+  std::string s = "[";  // appended, not "[" + std::string: g++ 12 -O3 gives a false -Wrestrict on that
   s += std::to_string(begin);
   s += ", ";
   s += std::to_string(end);
