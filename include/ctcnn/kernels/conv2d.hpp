@@ -11,6 +11,7 @@
 #include <cstddef>
 
 #include "ctcnn/core/options.hpp"
+#include "ctcnn/core/simd.hpp"
 #include "ctcnn/kernels/padding.hpp"
 
 namespace ctcnn {
@@ -64,7 +65,8 @@ inline void conv2d_accumulate_channel(const float* buf, const float* w, std::siz
 }
 
 template <ConvGeometry G>
-void conv2d_forward(const float* x, float* y, const float* w, const float* b, std::size_t batch) {
+void conv2d_forward_generic(const float* x, float* y, const float* w, const float* b,
+                            std::size_t batch) {
   constexpr std::size_t plane = G.out_h * G.out_w;
   alignas(64) float buf[G.padded_h() * G.padded_w()];
   for (std::size_t n = 0; n < batch; ++n) {
@@ -83,7 +85,8 @@ void conv2d_forward(const float* x, float* y, const float* w, const float* b, st
 
 // dx = conv2d_transpose(dy, w), overwritten.
 template <ConvGeometry G>
-void conv2d_backward_data(const float* dy, float* dx, const float* w, std::size_t batch) {
+void conv2d_backward_data_generic(const float* dy, float* dx, const float* w,
+                                  std::size_t batch) {
   constexpr std::size_t Wp = G.padded_w();
   constexpr std::size_t plane = G.out_h * G.out_w;
   constexpr std::size_t kernel = G.kernel_h * G.kernel_w;
@@ -117,8 +120,8 @@ void conv2d_backward_data(const float* dy, float* dx, const float* w, std::size_
 
 // dw += x (*) dy; db += sum dy.
 template <ConvGeometry G>
-void conv2d_backward_weights(const float* x, const float* dy, float* dw, float* db,
-                             std::size_t batch) {
+void conv2d_backward_weights_generic(const float* x, const float* dy, float* dw, float* db,
+                                     std::size_t batch) {
   constexpr std::size_t Wp = G.padded_w();
   constexpr std::size_t plane = G.out_h * G.out_w;
   constexpr std::size_t kernel = G.kernel_h * G.kernel_w;
@@ -151,6 +154,610 @@ void conv2d_backward_weights(const float* x, const float* dy, float* dw, float* 
         db[oc] += acc;
       }
     }
+  }
+}
+
+// ---- specialised kernels -------------------------------------------------------
+// Each geometry picks, at compile time, which axis sits in the SIMD lanes:
+//  - output channels ("channel lanes"): weights packed as (C, KH, KW, O) padded to
+//    whole vectors; a register tile of R output rows x TW output columns x OB
+//    vectors of channels; every input value is broadcast once per tap and feeds
+//    OB fused multiply-adds. Used when channels fill the lanes at least as well
+//    as columns do (S2..S7, LeNet's 6->16).
+//  - output columns ("column lanes"): vectors of consecutive output columns, a
+//    tile of R rows x CV vectors x OCB channels, weights broadcast from the
+//    PyTorch layout. Used when channels are few and stride is 1 (LeNet's 1->6).
+// The kernel window and the register tile are fully unrolled; channels and tiles
+// are loops with constant bounds. Padded input rows are copied into small stack
+// buffers (which also makes every padding mode the same loop); nothing is
+// allocated on the heap. Backward-data with stride 1 and zero padding is the
+// forward kernel of the transposed geometry (dy padded by dilation*(K-1) - pad,
+// weights flipped and transposed while packing); other cases use the plain loops.
+
+namespace conv_detail {
+
+constexpr std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
+constexpr std::size_t min_of(std::size_t a, std::size_t b) { return a < b ? a : b; }
+constexpr std::size_t max_of(std::size_t a, std::size_t b) { return a > b ? a : b; }
+
+// Stack buffers above this many floats fall back to the plain loops rather than
+// risk a thread's stack (OpenMP workers get the default pthread stack).
+inline constexpr std::size_t stack_floats = std::size_t{1} << 18;  // 1 MiB
+
+// Accumulators a tile may use: the register file less room for the operands.
+inline constexpr std::size_t tile_budget = simd::registers >= 32 ? 28 : 12;
+
+// Hides where a pointer came from, so the compiler cannot carry values loaded in
+// one tap over to the next (predictive commoning), which costs more registers
+// than the loads it saves.
+template <class T>
+[[gnu::always_inline]] inline void opaque(T*& p) {
+  asm("" : "+r"(p));
+}
+
+// Fraction of lanes doing useful work, times 1000, when `n` items fill vectors.
+constexpr std::size_t lane_use(std::size_t n) {
+  return 1000 * n / (ceil_div(n, simd::lanes) * simd::lanes);
+}
+
+// ---- channel lanes ----
+template <ConvGeometry G>
+struct ChannelPlan {
+  static constexpr std::size_t L = simd::lanes;
+  static constexpr std::size_t ocv = ceil_div(G.out_c, L);
+  static constexpr std::size_t ocp = ocv * L;
+  static constexpr std::size_t ob = (simd::registers >= 32 && ocv % 2 == 0) ? 2 : 1;
+  static constexpr std::size_t tmax = min_of(24, (tile_budget + 2 - ob) / ob);
+  static constexpr bool row_tiles = G.out_w <= tmax;  // whole rows, several at once
+  static constexpr std::size_t tw =
+      row_tiles ? G.out_w : ceil_div(G.out_w, ceil_div(G.out_w, tmax));
+  static constexpr std::size_t col_tiles = ceil_div(G.out_w, tw);
+  static constexpr std::size_t tw_tail = G.out_w - (col_tiles - 1) * tw;
+  static constexpr std::size_t rows = row_tiles ? min_of(G.out_h, max_of(1, tmax / G.out_w)) : 1;
+  static constexpr std::size_t row_tiles_full = G.out_h / rows;
+  static constexpr std::size_t rows_tail = G.out_h % rows;
+  // Without padding the tile reads x in place; otherwise a band of padded rows.
+  static constexpr bool in_place =
+      G.pad_top == 0 && G.pad_bottom == 0 && G.pad_left == 0 && G.pad_right == 0;
+  static constexpr std::size_t band_h = (rows - 1) * G.stride_h + (G.kernel_h - 1) * G.dilation_h + 1;
+  static constexpr std::size_t x_row = in_place ? G.in_w : G.padded_w();
+  static constexpr std::size_t x_chan = in_place ? G.in_h * G.in_w : band_h * G.padded_w();
+  static constexpr std::size_t band_size = in_place ? 1 : G.in_c * band_h * G.padded_w();
+  static constexpr std::size_t packed_size = G.in_c * G.kernel_h * G.kernel_w * ocp;
+  static constexpr bool fits = band_size + packed_size + ocp <= stack_floats;
+};
+
+// Packed weights (C, KH, KW, O padded to whole vectors). Flip: w is the weight
+// of the transposed convolution, read from the original (C_out=this in_c, ...)
+// tensor flipped in both spatial axes (backward-data).
+template <ConvGeometry G, bool Flip>
+inline void pack_channel_weights(const float* w, float* packed) {
+  constexpr std::size_t ocp = ChannelPlan<G>::ocp;
+  constexpr std::size_t kk = G.kernel_h * G.kernel_w;
+  for (std::size_t c = 0; c < G.in_c; ++c)
+    for (std::size_t k = 0; k < kk; ++k) {
+      float* dst = packed + (c * kk + k) * ocp;
+      for (std::size_t o = 0; o < G.out_c; ++o)
+        dst[o] = Flip ? w[(c * G.out_c + o) * kk + (kk - 1 - k)] : w[(o * G.in_c + c) * kk + k];
+      for (std::size_t o = G.out_c; o < ocp; ++o) dst[o] = 0.0f;
+    }
+}
+
+// band (C, rows, Wp) <- padded rows [ph0, ph0 + rows) of every channel of x (C, H, W).
+template <ConvGeometry G, std::size_t Rows, std::size_t RowStride>
+inline void fill_band(const float* x, float* band, std::size_t ph0) {
+  constexpr std::size_t Wp = G.padded_w();
+  constexpr auto& row_src = padded_source_table<G.pad_kind, G.pad_top, G.in_h, G.pad_bottom>;
+  constexpr auto& col_src = padded_source_table<G.pad_kind, G.pad_left, G.in_w, G.pad_right>;
+  for (std::size_t c = 0; c < G.in_c; ++c) {
+    const float* xc = x + c * G.in_h * G.in_w;
+    for (std::size_t r = 0; r < Rows; ++r) {
+      float* out = band + (c * Rows + r) * RowStride;
+      const std::size_t ph = ph0 + r;
+      if (ph >= G.padded_h() || row_src[ph] < 0) {
+        for (std::size_t i = 0; i < RowStride; ++i) out[i] = 0.0f;
+        continue;
+      }
+      const float* in = xc + static_cast<std::size_t>(row_src[ph]) * G.in_w;
+      for (std::size_t pw = 0; pw < G.pad_left; ++pw)
+        out[pw] = col_src[pw] < 0 ? 0.0f : in[col_src[pw]];
+      for (std::size_t i = 0; i < G.in_w; ++i) out[G.pad_left + i] = in[i];
+      for (std::size_t pw = G.pad_left + G.in_w; pw < Wp; ++pw)
+        out[pw] = col_src[pw] < 0 ? 0.0f : in[col_src[pw]];
+      for (std::size_t i = Wp; i < RowStride; ++i) out[i] = 0.0f;
+    }
+  }
+}
+
+// One register tile: R rows x TW columns x OB vectors of output channels.
+// x: the tile's top-left input (channel 0); wp/bp: packed weights/bias at the
+// tile's first channel; y: output at (oc0, oh0, ow0); oc_left: channels from oc0 on.
+template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::size_t XRow,
+          std::size_t XChan>
+[[gnu::always_inline]] inline void channel_tile(const float* x, const float* wp, const float* bp,
+                                                float* y, std::size_t oc_left) {
+  using simd::vec;
+  constexpr std::size_t L = simd::lanes;
+  constexpr std::size_t ocp = ChannelPlan<G>::ocp;
+  constexpr std::size_t kk = G.kernel_h * G.kernel_w;
+  constexpr std::size_t plane = G.out_h * G.out_w;
+  vec acc[R * TW][OB];
+#pragma GCC unroll 64
+  for (std::size_t i = 0; i < R * TW; ++i)
+#pragma GCC unroll 8
+    for (std::size_t b = 0; b < OB; ++b) acc[i][b] = G.bias ? simd::load(bp + b * L) : simd::zero();
+  for (std::size_t c = 0; c < G.in_c; ++c) {
+    const float* xc = x + c * XChan;
+    const float* wc = wp + c * kk * ocp;
+    // The window stays a loop (constant bounds): unrolled, GCC shares each input
+    // broadcast between the taps that read it and runs out of registers for the
+    // accumulators (measured: 600 spilling FMAs against 24 clean ones per tap).
+#pragma GCC unroll 1
+    for (std::size_t kh = 0; kh < G.kernel_h; ++kh)
+#pragma GCC unroll 1
+      for (std::size_t kw = 0; kw < G.kernel_w; ++kw) {
+        vec wv[OB];
+#pragma GCC unroll 8
+        for (std::size_t b = 0; b < OB; ++b) wv[b] = simd::load(wc + (kh * G.kernel_w + kw) * ocp + b * L);
+        const float* xk = xc + kh * G.dilation_h * XRow + kw * G.dilation_w;
+        opaque(xk);
+#pragma GCC unroll 64
+        for (std::size_t i = 0; i < R * TW; ++i) {
+          const std::size_t r = i / TW, t = i % TW;
+          const vec xv = simd::broadcast(xk[r * G.stride_h * XRow + t * G.stride_w]);
+#pragma GCC unroll 8
+          for (std::size_t b = 0; b < OB; ++b) acc[i][b] = simd::fmadd(xv, wv[b], acc[i][b]);
+        }
+      }
+  }
+  // Out through a small scratch: whole-vector stores, then each channel's TW
+  // values copied to their row (cheaper than extracting lanes one by one).
+  alignas(64) float scratch[R * TW][OB * L];
+#pragma GCC unroll 64
+  for (std::size_t i = 0; i < R * TW; ++i)
+#pragma GCC unroll 8
+    for (std::size_t b = 0; b < OB; ++b) simd::store(&scratch[i][b * L], acc[i][b]);
+  const std::size_t oc_count = oc_left < OB * L ? oc_left : OB * L;
+  for (std::size_t o = 0; o < oc_count; ++o) {
+    float* yo = y + o * plane;
+#pragma GCC unroll 64
+    for (std::size_t i = 0; i < R * TW; ++i) yo[(i / TW) * G.out_w + i % TW] = scratch[i][o];
+  }
+}
+
+// y (N, O, OH, OW) = x (N, C, H, W) (*) packed weights (+ packed bias).
+template <ConvGeometry G>
+inline void channel_forward(const float* x, float* y, const float* wp, const float* bp,
+                            std::size_t batch) {
+  using P = ChannelPlan<G>;
+  constexpr std::size_t L = simd::lanes;
+  constexpr std::size_t plane = G.out_h * G.out_w;
+  alignas(64) float band[P::band_size];
+  for (std::size_t n = 0; n < batch; ++n) {
+    const float* xn = x + n * G.in_size();
+    float* yn = y + n * G.out_size();
+    auto row_group = [&]<std::size_t R>(std::size_t oh0) {
+      const float* xt;
+      if constexpr (P::in_place) {
+        xt = xn + oh0 * G.stride_h * G.in_w;
+      } else {
+        fill_band<G, P::band_h, G.padded_w()>(xn, band, oh0 * G.stride_h);
+        xt = band;
+      }
+      for (std::size_t ob = 0; ob < P::ocv; ob += P::ob) {
+        const std::size_t oc0 = ob * L;
+        float* yt = yn + oc0 * plane + oh0 * G.out_w;
+        const float* wt = wp + oc0;
+        const float* bt = bp + oc0;
+        for (std::size_t ct = 0; ct + 1 < P::col_tiles; ++ct)
+          channel_tile<G, R, P::tw, P::ob, P::x_row, P::x_chan>(
+              xt + ct * P::tw * G.stride_w, wt, bt, yt + ct * P::tw, G.out_c - oc0);
+        constexpr std::size_t last = (P::col_tiles - 1) * P::tw;
+        channel_tile<G, R, P::tw_tail, P::ob, P::x_row, P::x_chan>(
+            xt + last * G.stride_w, wt, bt, yt + last, G.out_c - oc0);
+      }
+    };
+    for (std::size_t rt = 0; rt < P::row_tiles_full; ++rt)
+      row_group.template operator()<P::rows>(rt * P::rows);
+    if constexpr (P::rows_tail > 0)
+      row_group.template operator()<P::rows_tail>(P::row_tiles_full * P::rows);
+  }
+}
+
+// ---- column lanes (stride 1) ----
+template <ConvGeometry G>
+struct ColumnPlan {
+  static constexpr std::size_t L = simd::lanes;
+  static constexpr std::size_t cv = ceil_div(G.out_w, L);
+  static constexpr std::size_t ocb = min_of(G.out_c, max_of(1, tile_budget / (2 * cv)));
+  static constexpr std::size_t oc_blocks = G.out_c / ocb;
+  static constexpr std::size_t ocb_tail = G.out_c % ocb;
+  static constexpr std::size_t rows = min_of(G.out_h, max_of(1, tile_budget / (cv * ocb)));
+  static constexpr std::size_t row_tiles_full = G.out_h / rows;
+  static constexpr std::size_t rows_tail = G.out_h % rows;
+  // Padded rows, wide enough that the last vector of a row never reads the next row.
+  static constexpr std::size_t row_stride =
+      max_of(G.padded_w(), cv * L + (G.kernel_w - 1) * G.dilation_w);
+  static constexpr std::size_t buf_size = G.in_c * G.padded_h() * row_stride;
+  static constexpr bool fits = buf_size <= stack_floats / 4;
+  static constexpr bool possible = G.stride_h == 1 && G.stride_w == 1;
+};
+
+// Weight (o, c, k) of the convolution in PyTorch layout, or of the transposed
+// convolution whose weights are the original (c, o) flipped (backward-data).
+template <ConvGeometry G, bool Flip>
+[[gnu::always_inline]] inline float weight_at(const float* w, std::size_t o, std::size_t c,
+                                              std::size_t k) {
+  constexpr std::size_t kk = G.kernel_h * G.kernel_w;
+  return Flip ? w[(c * G.out_c + o) * kk + (kk - 1 - k)] : w[(o * G.in_c + c) * kk + k];
+}
+
+template <ConvGeometry G, bool Flip, std::size_t R, std::size_t OCB>
+[[gnu::always_inline]] inline void column_tile(const float* xb, const float* w, const float* b,
+                                               float* y, std::size_t oc0) {
+  using simd::vec;
+  using P = ColumnPlan<G>;
+  constexpr std::size_t L = simd::lanes, CV = P::cv, RS = P::row_stride;
+  constexpr std::size_t plane = G.out_h * G.out_w;
+  constexpr std::size_t chan = G.padded_h() * RS;
+  vec acc[OCB][R][CV];
+#pragma GCC unroll 32
+  for (std::size_t o = 0; o < OCB; ++o) {
+    const vec init = G.bias ? simd::broadcast(b[oc0 + o]) : simd::zero();
+#pragma GCC unroll 32
+    for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (std::size_t v = 0; v < CV; ++v) acc[o][r][v] = init;
+  }
+  for (std::size_t c = 0; c < G.in_c; ++c) {
+    const float* xc = xb + c * chan;
+#pragma GCC unroll 1
+    for (std::size_t kh = 0; kh < G.kernel_h; ++kh)
+#pragma GCC unroll 1
+      for (std::size_t kw = 0; kw < G.kernel_w; ++kw) {
+        const float* xk = xc + kh * G.dilation_h * RS + kw * G.dilation_w;
+        opaque(xk);
+        vec xv[R][CV];
+#pragma GCC unroll 32
+        for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+          for (std::size_t v = 0; v < CV; ++v) xv[r][v] = simd::load(xk + r * RS + v * L);
+#pragma GCC unroll 32
+        for (std::size_t o = 0; o < OCB; ++o) {
+          const vec wv = simd::broadcast(weight_at<G, Flip>(w, oc0 + o, c, kh * G.kernel_w + kw));
+#pragma GCC unroll 32
+          for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+            for (std::size_t v = 0; v < CV; ++v) acc[o][r][v] = simd::fmadd(xv[r][v], wv, acc[o][r][v]);
+        }
+      }
+  }
+#pragma GCC unroll 32
+  for (std::size_t o = 0; o < OCB; ++o)
+#pragma GCC unroll 32
+    for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (std::size_t v = 0; v < CV; ++v) {
+        float* yo = y + (oc0 + o) * plane + r * G.out_w + v * L;
+        if (v + 1 < CV || G.out_w % L == 0)
+          simd::store(yo, acc[o][r][v]);
+        else
+          simd::store_first(yo, acc[o][r][v], G.out_w % L);
+      }
+}
+
+template <ConvGeometry G, bool Flip>
+inline void column_forward(const float* x, float* y, const float* w, const float* b,
+                           std::size_t batch) {
+  using P = ColumnPlan<G>;
+  constexpr std::size_t RS = P::row_stride;
+  alignas(64) float buf[P::buf_size];
+  for (std::size_t n = 0; n < batch; ++n) {
+    fill_band<G, G.padded_h(), RS>(x + n * G.in_size(), buf, 0);
+    float* yn = y + n * G.out_size();
+    auto row_group = [&]<std::size_t R>(std::size_t oh0) {
+      const float* xb = buf + oh0 * RS;
+      float* yr = yn + oh0 * G.out_w;
+      for (std::size_t blk = 0; blk < P::oc_blocks; ++blk)
+        column_tile<G, Flip, R, P::ocb>(xb, w, b, yr, blk * P::ocb);
+      if constexpr (P::ocb_tail > 0)
+        column_tile<G, Flip, R, P::ocb_tail>(xb, w, b, yr, P::oc_blocks * P::ocb);
+    };
+    for (std::size_t rt = 0; rt < P::row_tiles_full; ++rt)
+      row_group.template operator()<P::rows>(rt * P::rows);
+    if constexpr (P::rows_tail > 0)
+      row_group.template operator()<P::rows_tail>(P::row_tiles_full * P::rows);
+  }
+}
+
+enum class Lanes { generic, channels, columns };
+
+// Which kernel a forward geometry gets: columns only for stride 1 when they fill
+// the lanes better than the channels do; channels otherwise; the plain loops when
+// the stack buffers would be too large.
+// Estimated cycles per output element, x1000: FMAs at two per cycle over the
+// lanes in use, plus, for channel lanes, about a cycle per element to take the
+// lanes apart into the (O, OH, OW) output (what makes columns win for small
+// C*KH*KW even at equal lane use: S6, LeNet's first layer).
+template <ConvGeometry G>
+constexpr std::size_t column_cost() {
+  return 1000 * 1000 * G.in_c * G.kernel_h * G.kernel_w / (2 * simd::lanes * lane_use(G.out_w));
+}
+template <ConvGeometry G>
+constexpr std::size_t channel_cost() {
+  return 1000 * 1000 * G.in_c * G.kernel_h * G.kernel_w / (2 * simd::lanes * lane_use(G.out_c)) +
+         1000;
+}
+
+template <ConvGeometry G>
+constexpr Lanes forward_lanes() {
+  if (ColumnPlan<G>::possible && ColumnPlan<G>::fits && column_cost<G>() < channel_cost<G>())
+    return Lanes::columns;
+  if (ChannelPlan<G>::fits) return Lanes::channels;
+  return Lanes::generic;
+}
+
+// The forward of geometry G with weights w (PyTorch layout, or flipped-transposed).
+template <ConvGeometry G, bool Flip>
+inline void forward_dispatch(const float* x, float* y, const float* w, const float* b,
+                             std::size_t batch) {
+  constexpr Lanes lanes = forward_lanes<G>();
+  if constexpr (lanes == Lanes::columns) {
+    column_forward<G, Flip>(x, y, w, b, batch);
+  } else if constexpr (lanes == Lanes::channels) {
+    using P = ChannelPlan<G>;
+    alignas(64) float packed[P::packed_size];
+    alignas(64) float packed_bias[P::ocp];
+    pack_channel_weights<G, Flip>(w, packed);
+    for (std::size_t o = 0; o < P::ocp; ++o) packed_bias[o] = G.bias && o < G.out_c ? b[o] : 0.0f;
+    channel_forward<G>(x, y, packed, packed_bias, batch);
+  } else {
+    static_assert(!Flip, "the plain loops take weights in PyTorch layout only");
+    conv2d_forward_generic<G>(x, y, w, b, batch);
+  }
+}
+
+// The transposed geometry whose forward is G's backward-data (stride 1, zero
+// padding): input dy (O, OH, OW), output dx (C, H, W), padding dil*(K-1) - pad.
+template <ConvGeometry G>
+constexpr ConvGeometry transposed_geometry() {
+  const std::size_t eh = G.dilation_h * (G.kernel_h - 1), ew = G.dilation_w * (G.kernel_w - 1);
+  return ConvGeometry{G.out_c,      G.out_h,        G.out_w,         G.in_c,          G.in_h,
+                      G.in_w,       G.kernel_h,     G.kernel_w,      1,               1,
+                      eh - G.pad_top, eh - G.pad_bottom, ew - G.pad_left, ew - G.pad_right,
+                      G.dilation_h, G.dilation_w,   PadKind::zeros,  false};
+}
+template <ConvGeometry G>
+constexpr bool backward_data_is_transposed_forward() {
+  const bool no_pad = G.pad_top == 0 && G.pad_bottom == 0 && G.pad_left == 0 && G.pad_right == 0;
+  return G.stride_h == 1 && G.stride_w == 1 && (no_pad || G.pad_kind == PadKind::zeros) &&
+         G.pad_top <= G.dilation_h * (G.kernel_h - 1) &&
+         G.pad_bottom <= G.dilation_h * (G.kernel_h - 1) &&
+         G.pad_left <= G.dilation_w * (G.kernel_w - 1) &&
+         G.pad_right <= G.dilation_w * (G.kernel_w - 1) &&
+         forward_lanes<transposed_geometry<G>()>() != Lanes::generic;
+}
+
+// ---- backward-weights ----
+// Channel lanes: dw (C, KH, KW, O padded) accumulates, for every output row band,
+// the products of input values (broadcast) with vectors of dy over the output
+// channels (dy rows transposed into (positions, O) first). Register tile: the KW
+// taps of one kernel row x OB vectors of channels, running over all positions of
+// the band. Any stride, dilation and padding mode.
+template <ConvGeometry G>
+struct WeightGradPlan {
+  static constexpr std::size_t L = simd::lanes;
+  static constexpr std::size_t ocv = ceil_div(G.out_c, L);
+  static constexpr std::size_t ocp = ocv * L;
+  static constexpr std::size_t ob = [] {
+    std::size_t best = 1;
+    for (std::size_t b = 1; b <= ocv; ++b)
+      if (ocv % b == 0 && G.kernel_w * b + b + 1 <= tile_budget + 3) best = b;
+    return best;
+  }();
+  static constexpr std::size_t ext_h = (G.kernel_h - 1) * G.dilation_h + 1;
+  static constexpr std::size_t band_rows_for(std::size_t rows) {
+    return (rows - 1) * G.stride_h + ext_h;
+  }
+  // Output rows per band: as many as keep the band and dy^T within ~64 KiB.
+  static constexpr std::size_t rows = [] {
+    std::size_t r = 1;
+    while (r < G.out_h &&
+           G.in_c * band_rows_for(r + 1) * G.padded_w() + (r + 1) * G.out_w * ocp <= 16384)
+      ++r;
+    return r;
+  }();
+  static constexpr std::size_t band_h = band_rows_for(rows);
+  static constexpr std::size_t band_size = G.in_c * band_h * G.padded_w();
+  static constexpr std::size_t dyt_size = rows * G.out_w * ocp;
+  static constexpr std::size_t dw_size = G.in_c * G.kernel_h * G.kernel_w * ocp;
+  static constexpr bool fits = band_size + dyt_size + dw_size <= stack_floats;
+};
+
+// db[o] += sum of dy over every position of channel o, every sample.
+template <ConvGeometry G>
+inline void bias_grad(const float* dy, float* db, std::size_t batch) {
+  constexpr std::size_t plane = G.out_h * G.out_w, L = simd::lanes;
+  for (std::size_t n = 0; n < batch; ++n)
+    for (std::size_t o = 0; o < G.out_c; ++o) {
+      const float* p = dy + (n * G.out_c + o) * plane;
+      simd::vec acc = simd::zero();
+      std::size_t i = 0;
+      for (; i + L <= plane; i += L) acc = simd::add(acc, simd::load(p + i));
+      if constexpr (plane % L != 0) acc = simd::add(acc, simd::load_first(p + i, plane % L));
+      db[o] += simd::reduce_add(acc);
+    }
+}
+
+template <ConvGeometry G, std::size_t OB>
+[[gnu::always_inline]] inline void weight_grad_row(const float* xr, const float* dyt,
+                                                   std::size_t rows, float* dwp) {
+  using simd::vec;
+  constexpr std::size_t L = simd::lanes, ocp = WeightGradPlan<G>::ocp, KW = G.kernel_w;
+  vec acc[KW][OB];
+#pragma GCC unroll 16
+  for (std::size_t kw = 0; kw < KW; ++kw)
+#pragma GCC unroll 8
+    for (std::size_t b = 0; b < OB; ++b) acc[kw][b] = simd::zero();
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* x = xr + r * G.stride_h * G.padded_w();
+    const float* d = dyt + r * G.out_w * ocp;
+    for (std::size_t ow = 0; ow < G.out_w; ++ow) {
+      vec dv[OB];
+#pragma GCC unroll 8
+      for (std::size_t b = 0; b < OB; ++b) dv[b] = simd::load(d + ow * ocp + b * L);
+#pragma GCC unroll 16
+      for (std::size_t kw = 0; kw < KW; ++kw) {
+        const vec xv = simd::broadcast(x[ow * G.stride_w + kw * G.dilation_w]);
+#pragma GCC unroll 8
+        for (std::size_t b = 0; b < OB; ++b) acc[kw][b] = simd::fmadd(xv, dv[b], acc[kw][b]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (std::size_t kw = 0; kw < KW; ++kw)
+#pragma GCC unroll 8
+    for (std::size_t b = 0; b < OB; ++b)
+      simd::store(dwp + kw * ocp + b * L, simd::add(simd::load(dwp + kw * ocp + b * L), acc[kw][b]));
+}
+
+template <ConvGeometry G>
+inline void channel_weight_grad(const float* x, const float* dy, float* dw, std::size_t batch) {
+  using P = WeightGradPlan<G>;
+  constexpr std::size_t L = simd::lanes, ocp = P::ocp, kk = G.kernel_h * G.kernel_w;
+  constexpr std::size_t plane = G.out_h * G.out_w, Wp = G.padded_w();
+  alignas(64) float band[P::band_size];
+  alignas(64) float dyt[P::dyt_size];
+  alignas(64) float dwp[P::dw_size];
+  for (auto& v : dwp) v = 0.0f;
+  for (auto& v : dyt) v = 0.0f;
+  for (std::size_t n = 0; n < batch; ++n) {
+    const float* xn = x + n * G.in_size();
+    const float* dyn = dy + n * G.out_size();
+    for (std::size_t oh0 = 0; oh0 < G.out_h; oh0 += P::rows) {
+      const std::size_t rows = G.out_h - oh0 < P::rows ? G.out_h - oh0 : P::rows;
+      for (std::size_t o = 0; o < G.out_c; ++o) {
+        const float* src = dyn + o * plane + oh0 * G.out_w;
+        for (std::size_t p = 0; p < rows * G.out_w; ++p) dyt[p * ocp + o] = src[p];
+      }
+      fill_band<G, P::band_h, Wp>(xn, band, oh0 * G.stride_h);
+      for (std::size_t c = 0; c < G.in_c; ++c)
+        for (std::size_t kh = 0; kh < G.kernel_h; ++kh)
+          for (std::size_t b = 0; b < P::ocv; b += P::ob)
+            weight_grad_row<G, P::ob>(band + (c * P::band_h + kh * G.dilation_h) * Wp, dyt + b * L,
+                                      rows, dwp + (c * kk + kh * G.kernel_w) * ocp + b * L);
+    }
+  }
+  for (std::size_t o = 0; o < G.out_c; ++o)
+    for (std::size_t c = 0; c < G.in_c; ++c)
+      for (std::size_t k = 0; k < kk; ++k) dw[(o * G.in_c + c) * kk + k] += dwp[(c * kk + k) * ocp + o];
+}
+
+// Column lanes (stride 1, few output channels): for each output channel and
+// input channel, one vector accumulator per tap over consecutive output columns;
+// each padded input row is loaded once per tap column and meets the dy rows of
+// every kernel row that reads it. Vector sums are kept per tap across the batch
+// and reduced once at the end.
+template <ConvGeometry G>
+struct ColumnWeightGradPlan {
+  using F = ColumnPlan<G>;
+  static constexpr std::size_t kk = G.kernel_h * G.kernel_w;
+  static constexpr std::size_t sums_size = G.out_c * G.in_c * kk * simd::lanes;
+  static constexpr bool possible = F::possible && F::fits && kk + G.kernel_w + 2 <= simd::registers &&
+                                   sums_size <= stack_floats / 4;
+};
+
+template <ConvGeometry G>
+inline void column_weight_grad(const float* x, const float* dy, float* dw, std::size_t batch) {
+  using simd::vec;
+  using F = ColumnPlan<G>;
+  using P = ColumnWeightGradPlan<G>;
+  constexpr std::size_t L = simd::lanes, CV = F::cv, RS = F::row_stride, kk = P::kk;
+  constexpr std::size_t KH = G.kernel_h, KW = G.kernel_w, plane = G.out_h * G.out_w;
+  constexpr std::size_t tail = G.out_w - (CV - 1) * L;
+  alignas(64) float buf[F::buf_size];
+  alignas(64) float sums[P::sums_size];
+  for (auto& v : sums) v = 0.0f;
+  for (std::size_t n = 0; n < batch; ++n) {
+    fill_band<G, G.padded_h(), RS>(x + n * G.in_size(), buf, 0);
+    for (std::size_t o = 0; o < G.out_c; ++o) {
+      const float* dyo = dy + (n * G.out_c + o) * plane;
+      for (std::size_t c = 0; c < G.in_c; ++c) {
+        const float* xc = buf + c * G.padded_h() * RS;
+        vec acc[kk];
+#pragma GCC unroll 64
+        for (std::size_t k = 0; k < kk; ++k) acc[k] = simd::zero();
+        for (std::size_t ir = 0; ir < G.padded_h(); ++ir)
+          for (std::size_t v = 0; v < CV; ++v) {
+            const float* xr = xc + ir * RS + v * L;
+            vec xv[KW];
+#pragma GCC unroll 16
+            for (std::size_t kw = 0; kw < KW; ++kw) xv[kw] = simd::load(xr + kw * G.dilation_w);
+#pragma GCC unroll 16
+            for (std::size_t kh = 0; kh < KH; ++kh) {
+              // output row oh reads this input row with kernel row kh
+              const std::size_t oh = ir - kh * G.dilation_h;
+              if (ir < kh * G.dilation_h || oh >= G.out_h) continue;
+              const float* d = dyo + oh * G.out_w + v * L;
+              const vec dv = (v + 1 < CV || tail == L) ? simd::load(d) : simd::load_first(d, tail);
+#pragma GCC unroll 16
+              for (std::size_t kw = 0; kw < KW; ++kw)
+                acc[kh * KW + kw] = simd::fmadd(xv[kw], dv, acc[kh * KW + kw]);
+            }
+          }
+        float* s = sums + (o * G.in_c + c) * kk * L;
+#pragma GCC unroll 64
+        for (std::size_t k = 0; k < kk; ++k)
+          simd::store(s + k * L, simd::add(simd::load(s + k * L), acc[k]));
+      }
+    }
+  }
+  for (std::size_t i = 0; i < G.out_c * G.in_c * kk; ++i) {
+    dw[i] += simd::reduce_add(simd::load(sums + i * L));
+  }
+}
+
+template <ConvGeometry G>
+constexpr Lanes weight_grad_lanes() {
+  if (ColumnWeightGradPlan<G>::possible && lane_use(G.out_w) > lane_use(G.out_c))
+    return Lanes::columns;
+  if (WeightGradPlan<G>::fits) return Lanes::channels;
+  return Lanes::generic;
+}
+
+}  // namespace conv_detail
+
+// y = x (*) w + b.  x: (N, C, H, W)  w: (O, C, KH, KW)  b: (O)  y: (N, O, OH, OW)
+template <ConvGeometry G>
+void conv2d_forward(const float* x, float* y, const float* w, const float* b, std::size_t batch) {
+  conv_detail::forward_dispatch<G, false>(x, y, w, b, batch);
+}
+
+// dx = conv2d_transpose(dy, w), overwritten.  dy: (N, O, OH, OW)  dx: (N, C, H, W)
+template <ConvGeometry G>
+void conv2d_backward_data(const float* dy, float* dx, const float* w, std::size_t batch) {
+  if constexpr (conv_detail::backward_data_is_transposed_forward<G>()) {
+    conv_detail::forward_dispatch<conv_detail::transposed_geometry<G>(), true>(dy, dx, w, nullptr,
+                                                                               batch);
+  } else {
+    conv2d_backward_data_generic<G>(dy, dx, w, batch);
+  }
+}
+
+// dw += x (*) dy; db += sum dy.
+template <ConvGeometry G>
+void conv2d_backward_weights(const float* x, const float* dy, float* dw, float* db,
+                             std::size_t batch) {
+  constexpr auto lanes = conv_detail::weight_grad_lanes<G>();
+  if constexpr (lanes == conv_detail::Lanes::columns) {
+    conv_detail::column_weight_grad<G>(x, dy, dw, batch);
+  } else if constexpr (lanes == conv_detail::Lanes::channels) {
+    conv_detail::channel_weight_grad<G>(x, dy, dw, batch);
+  }
+  if constexpr (lanes == conv_detail::Lanes::generic) {
+    conv2d_backward_weights_generic<G>(x, dy, dw, db, batch);
+  } else if constexpr (G.bias) {
+    conv_detail::bias_grad<G>(dy, db, batch);
   }
 }
 

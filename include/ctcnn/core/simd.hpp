@@ -1,0 +1,108 @@
+// ctcnn/core/simd.hpp
+// The one vector type the kernels use, as wide as the target allows: AVX-512
+// (16 floats), AVX2+FMA (8), otherwise SSE2 (4, present on every x86-64) or, off
+// x86, a 4-float GCC vector. Kernels are written once against this interface and
+// pick their register tiles from `simd::lanes`, so each build gets tiles sized
+// for its registers. Only what the kernels need, all force-inlined.
+#pragma once
+
+#include <cstddef>
+
+#if defined(__AVX512F__) || defined(__AVX2__) || defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+namespace ctcnn::simd {
+
+#if defined(__AVX512F__)
+inline constexpr std::size_t lanes = 16;
+inline constexpr std::size_t registers = 32;
+using vec = __m512;
+[[gnu::always_inline]] inline vec zero() { return _mm512_setzero_ps(); }
+[[gnu::always_inline]] inline vec broadcast(float v) { return _mm512_set1_ps(v); }
+[[gnu::always_inline]] inline vec load(const float* p) { return _mm512_loadu_ps(p); }
+[[gnu::always_inline]] inline void store(float* p, vec v) { _mm512_storeu_ps(p, v); }
+[[gnu::always_inline]] inline vec fmadd(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+[[gnu::always_inline]] inline vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
+[[gnu::always_inline]] inline vec mul(vec a, vec b) { return _mm512_mul_ps(a, b); }
+[[gnu::always_inline]] inline vec max(vec a, vec b) { return _mm512_max_ps(a, b); }
+// The first n lanes (n <= lanes); the others read as zero and are not touched.
+[[gnu::always_inline]] inline vec load_first(const float* p, std::size_t n) {
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
+}
+[[gnu::always_inline]] inline void store_first(float* p, vec v, std::size_t n) {
+  _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), v);
+}
+// Halves added with vector-extension shuffles: GCC 12 warns (-Wuninitialized)
+// inside _mm512_reduce_add_ps and the other 512-bit extract/cast intrinsics.
+[[gnu::always_inline]] inline float reduce_add(vec v) {
+  using v8 = float __attribute__((vector_size(32)));
+  using v4 = float __attribute__((vector_size(16)));
+  const v8 s8 = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  const v4 s4 = __builtin_shufflevector(s8, s8, 0, 1, 2, 3) + __builtin_shufflevector(s8, s8, 4, 5, 6, 7);
+  return (s4[0] + s4[2]) + (s4[1] + s4[3]);
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+inline constexpr std::size_t lanes = 8;
+inline constexpr std::size_t registers = 16;
+using vec = __m256;
+[[gnu::always_inline]] inline vec zero() { return _mm256_setzero_ps(); }
+[[gnu::always_inline]] inline vec broadcast(float v) { return _mm256_set1_ps(v); }
+[[gnu::always_inline]] inline vec load(const float* p) { return _mm256_loadu_ps(p); }
+[[gnu::always_inline]] inline void store(float* p, vec v) { _mm256_storeu_ps(p, v); }
+[[gnu::always_inline]] inline vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+[[gnu::always_inline]] inline vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
+[[gnu::always_inline]] inline vec mul(vec a, vec b) { return _mm256_mul_ps(a, b); }
+[[gnu::always_inline]] inline vec max(vec a, vec b) { return _mm256_max_ps(a, b); }
+[[gnu::always_inline]] inline __m256i first_mask(std::size_t n) {
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), idx);
+}
+[[gnu::always_inline]] inline vec load_first(const float* p, std::size_t n) {
+  return _mm256_maskload_ps(p, first_mask(n));
+}
+[[gnu::always_inline]] inline void store_first(float* p, vec v, std::size_t n) {
+  _mm256_maskstore_ps(p, first_mask(n), v);
+}
+[[gnu::always_inline]] inline float reduce_add(vec v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
+}
+#else
+// SSE2 (x86-64 baseline) or any GCC/Clang target: a 4-float vector extension;
+// the compiler maps it to SSE (or the target's own) instructions. No FMA here:
+// a multiply and an add, so results may differ from the FMA builds in the last bit.
+inline constexpr std::size_t lanes = 4;
+inline constexpr std::size_t registers = 16;
+using vec = float __attribute__((vector_size(16)));
+[[gnu::always_inline]] inline vec zero() { return vec{0.0f, 0.0f, 0.0f, 0.0f}; }
+[[gnu::always_inline]] inline vec broadcast(float v) { return vec{v, v, v, v}; }
+[[gnu::always_inline]] inline vec load(const float* p) {
+  vec v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+[[gnu::always_inline]] inline void store(float* p, vec v) { __builtin_memcpy(p, &v, sizeof v); }
+[[gnu::always_inline]] inline vec fmadd(vec a, vec b, vec c) { return a * b + c; }
+[[gnu::always_inline]] inline vec add(vec a, vec b) { return a + b; }
+[[gnu::always_inline]] inline vec mul(vec a, vec b) { return a * b; }
+[[gnu::always_inline]] inline vec max(vec a, vec b) { return a > b ? a : b; }
+[[gnu::always_inline]] inline vec load_first(const float* p, std::size_t n) {
+  vec v = zero();
+  for (std::size_t i = 0; i < n; ++i) v[i] = p[i];
+  return v;
+}
+[[gnu::always_inline]] inline void store_first(float* p, vec v, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) p[i] = v[i];
+}
+[[gnu::always_inline]] inline float reduce_add(vec v) { return (v[0] + v[2]) + (v[1] + v[3]); }
+#endif
+
+// Lane i of v (used where results leave the vector lane by lane).
+[[gnu::always_inline]] inline void to_array(vec v, float* out) { store(out, v); }
+
+constexpr std::size_t vectors_for(std::size_t n) { return (n + lanes - 1) / lanes; }
+
+}  // namespace ctcnn::simd
