@@ -93,8 +93,12 @@ inline constexpr double panel_width = 450, plot_left = 70, plot_right = 430;
 inline constexpr double plot_top = 60, plot_bottom = 330, total_height = 390;
 
 // One panel whose left edge is at x0.
+// The legend goes where the curves usually are not: top right for a loss
+// (falling), bottom right for an accuracy (rising).
+enum class Corner { top_right, bottom_right };
+
 inline std::string panel(double x0, const std::string& y_label, const std::vector<Series>& series,
-                         std::size_t epochs) {
+                         std::size_t epochs, Corner legend) {
   std::string s;
   const double left = x0 + plot_left, right = x0 + plot_right;
   double lo = INFINITY, hi = -INFINITY;
@@ -105,7 +109,9 @@ inline std::string panel(double x0, const std::string& y_label, const std::vecto
     }
   }
   if (!(lo <= hi)) lo = hi = 0.0;
-  const Ticks yt = nice_ticks(lo, hi);
+  // 5% of air so that no point sits on the frame.
+  const double air = 0.05 * (hi - lo);
+  const Ticks yt = nice_ticks(lo - air, hi + air);
   // x: epochs 1..E with half an epoch of air at both ends, a tick every 1, 2, 5, ... epochs.
   const double x_lo = 0.5, x_hi = static_cast<double>(std::max<std::size_t>(epochs, 1)) + 0.5;
   const Ticks xt = nice_ticks(1.0, static_cast<double>(std::max<std::size_t>(epochs, 1)), 10);
@@ -161,15 +167,16 @@ inline std::string panel(double x0, const std::string& y_label, const std::vecto
            ser.colour + "\"/>\n";
     }
   }
-  // Legend, top right inside the plot.
-  double ly = plot_top + 18;
-  const double lx = right - 130;
+  // Legend, inside the plot.
   std::size_t shown = 0;
   for (const auto& ser : series) shown += !ser.x.empty();
+  const double box_height = 8 + 20.0 * static_cast<double>(shown);
+  const double box_top = legend == Corner::top_right ? plot_top + 5 : plot_bottom - 5 - box_height;
+  double ly = box_top + 13;
+  const double lx = right - 130;
   if (shown) {
-    s += "<rect x=\"" + num(lx - 8) + "\" y=\"" + num(plot_top + 5) + "\" width=\"132\" height=\"" +
-         num(8 + 20.0 * static_cast<double>(shown)) +
-         "\" fill=\"#ffffff\" fill-opacity=\"0.85\" stroke=\"#b0b0b0\"/>\n";
+    s += "<rect x=\"" + num(lx - 8) + "\" y=\"" + num(box_top) + "\" width=\"132\" height=\"" +
+         num(box_height) + "\" fill=\"#ffffff\" fill-opacity=\"0.85\" stroke=\"#b0b0b0\"/>\n";
   }
   for (const auto& ser : series) {
     if (ser.x.empty()) continue;
@@ -227,8 +234,8 @@ inline std::string training_curves_svg(std::span<const EpochMetrics> history, st
        "\" y=\"50\" text-anchor=\"middle\" font-size=\"14\">loss</text>\n";
   s += "<text x=\"" + dp::num(dp::panel_width + dp::plot_left + (dp::plot_right - dp::plot_left) / 2) +
        "\" y=\"50\" text-anchor=\"middle\" font-size=\"14\">accuracy</text>\n";
-  s += dp::panel(0.0, "cross-entropy loss", loss, epochs);
-  s += dp::panel(dp::panel_width, "accuracy (%)", acc, epochs);
+  s += dp::panel(0.0, "cross-entropy loss", loss, epochs, dp::Corner::top_right);
+  s += dp::panel(dp::panel_width, "accuracy (%)", acc, epochs, dp::Corner::bottom_right);
   s += "</svg>\n";
   return s;
 }
