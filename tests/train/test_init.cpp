@@ -173,7 +173,11 @@ TEST_CASE("Uniform initialisers draw PyTorch's values", "[init][golden]") {
     std::array<float, 24> w{};
     ctcnn::Rng rng(7);
     ctcnn::xavier_uniform(w, fans.fan_in, fans.fan_out, 2.0, rng);
-    for (std::size_t i = 0; i < 24; ++i) CHECK(w[i] == expected[i]);
+    for (std::size_t i = 0; i < 24; ++i) {
+      INFO("element " << i << ": " << ctcnn::train_test::hex(w[i]) << " vs PyTorch's "
+                      << ctcnn::train_test::hex(expected[i]));
+      CHECK(w[i] == expected[i]);
+    }
   }
   SECTION("kaiming_uniform, fan_out, relu") {
     // torch.manual_seed(123456789); w = torch.empty(5, 2, 3, 3)
@@ -184,7 +188,11 @@ TEST_CASE("Uniform initialisers draw PyTorch's values", "[init][golden]") {
     std::array<float, 90> w{};
     ctcnn::Rng rng(123456789);
     ctcnn::kaiming_uniform(w, ctcnn::fans_of(spec).fan_out, 0.0, rng, Nonlinearity::relu);
-    for (std::size_t i = 0; i < 8; ++i) CHECK(w[i] == expected[i]);
+    for (std::size_t i = 0; i < 8; ++i) {
+      INFO("element " << i << ": " << ctcnn::train_test::hex(w[i]) << " vs PyTorch's "
+                      << ctcnn::train_test::hex(expected[i]));
+      CHECK(w[i] == expected[i]);
+    }
   }
 }
 
@@ -199,8 +207,11 @@ TEST_CASE("init_default(LeNet-5, 0) is PyTorch's LeNet-5 after torch.manual_seed
     INFO(name);
     const std::vector<float> expected = golden.to_f32(name);
     REQUIRE(expected.size() == values.size());
-    std::size_t differing = 0;
-    for (std::size_t i = 0; i < values.size(); ++i) differing += values[i] != expected[i];
+    std::size_t differing = 0, first = values.size();
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (values[i] != expected[i] && differing++ == 0) first = i;
+    }
+    INFO(differing << " elements differ; the first is element " << first);
     CHECK(differing == 0);  // bit for bit: the same generator and the same arithmetic
   }
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,13 @@ inline std::vector<std::int64_t> to_i64(const io::SafetensorsFile& file, const s
     out[i] = static_cast<std::int64_t>(v);
   }
   return out;
+}
+
+// A float's exact bits, for messages of bit-for-bit comparisons.
+inline std::string hex(float v) {
+  std::ostringstream out;
+  out << std::hexfloat << v;
+  return out.str();
 }
 
 // |actual - expected| <= abs + rel * |expected|, the tolerance the golden tests state.
