@@ -11,10 +11,11 @@
 // Floats are made by hand, never by std::uniform_real_distribution or
 // std::normal_distribution (their algorithms are implementation-defined):
 //   uniform(lo, hi):  x = (u32 & 0xFFFFFF) * 2^-24;  fma(x, hi - lo, lo)
-//                     PyTorch's transformation x * (hi - lo) + lo, which its x86
-//                     build evaluates with a fused multiply-add (a separate
-//                     multiply and add differs in the last bit for about one
-//                     value in three: tested). std::fma rounds once on every
+//                     PyTorch's transformation x * (hi - lo) + lo, which the
+//                     torch 1.13 x86 build that wrote tests/golden evaluates
+//                     with a fused multiply-add (a separate
+//                     multiply and add differs in the last bit for about half
+//                     the values of U(-0.2, 0.2)). std::fma rounds once on every
 //                     platform, whatever the compiler contracts. The interval
 //                     is [lo, hi): hi itself is reachable only through rounding.
 //   uniform01():      53 random bits as a double in [0, 1).
