@@ -151,6 +151,19 @@ struct sequential_layers<type_list<L...>> {};
 template <class Net, std::size_t N>
 class Workspace;
 
+namespace detail {
+// A batch is cut into this many chunks at most, whatever the thread count: each
+// chunk runs the whole chain of layers on its samples (on any thread) and keeps
+// its parameter gradients apart; the chunks are then added in index order. So
+// 1 thread and 8 threads give bit-identical gradients.
+inline constexpr std::size_t max_batch_chunks = 8;
+constexpr std::size_t batch_chunks(std::size_t n) { return n < max_batch_chunks ? n : max_batch_chunks; }
+// First sample of chunk k of K over n samples (balanced: sizes differ by one at most).
+constexpr std::size_t chunk_begin(std::size_t k, std::size_t chunks, std::size_t n) {
+  return k * n / chunks;
+}
+}  // namespace detail
+
 // Whether backward also computes the gradient w.r.t. the network's input.
 enum class InputGradient { skip, compute };
 
@@ -279,7 +292,19 @@ struct Sequential<Input<InDims...>, Specs...> {
   // Forward from what is already in ws.input().
   template <std::size_t N>
   const Tensor<batched_t<N, output_shape_t>>& forward(Workspace<Sequential, N>& ws) const {
-    forward_layers(ws, std::make_index_sequence<layer_count>{});
+    constexpr std::size_t chunks = detail::batch_chunks(N);
+    if constexpr (chunks <= 1) {
+      forward_layers(ws, 0, N, std::make_index_sequence<layer_count>{});
+    } else {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+      for (std::size_t k = 0; k < chunks; ++k) {
+        const std::size_t begin = detail::chunk_begin(k, chunks, N);
+        forward_layers(ws, begin, detail::chunk_begin(k + 1, chunks, N) - begin,
+                       std::make_index_sequence<layer_count>{});
+      }
+    }
     return ws.output();
   }
 
@@ -290,9 +315,54 @@ struct Sequential<Input<InDims...>, Specs...> {
   template <std::size_t N>
   void backward(Workspace<Sequential, N>& ws, const Tensor<batched_t<N, output_shape_t>>& dy,
                 InputGradient input_gradient = InputGradient::skip) {
-    std::copy(dy.begin(), dy.end(), ws.grad_buffer(layer_count % 2));
-    backward_layers(ws, input_gradient == InputGradient::compute,
-                    std::make_index_sequence<layer_count>{});
+    constexpr std::size_t chunks = detail::batch_chunks(N);
+    const bool input_grad = input_gradient == InputGradient::compute;
+    if constexpr (chunks <= 1) {
+      std::copy(dy.begin(), dy.end(), ws.grad_buffer(layer_count % 2));
+      backward_layers(ws, input_grad, 0, N, grads_.data(), std::make_index_sequence<layer_count>{});
+    } else {
+#ifdef _OPENMP
+#pragma omp parallel
+#endif
+      {
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (std::size_t k = 0; k < chunks; ++k) {
+          const std::size_t begin = detail::chunk_begin(k, chunks, N);
+          const std::size_t count = detail::chunk_begin(k + 1, chunks, N) - begin;
+          float* chunk_grads = ws.chunk_gradients(k);
+          std::fill(chunk_grads, chunk_grads + parameter_count, 0.0f);
+          std::copy(dy.data() + begin * output_shape_t::size,
+                    dy.data() + (begin + count) * output_shape_t::size,
+                    ws.grad_buffer(layer_count % 2) + begin * max_activation_size);
+          backward_layers(ws, input_grad, begin, count, chunk_grads,
+                          std::make_index_sequence<layer_count>{});
+        }
+        // Every parameter's chunk gradients, added in chunk order.
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (std::size_t i = 0; i < parameter_count; ++i) {
+          float g = grads_[i];
+          for (std::size_t k = 0; k < chunks; ++k) g += ws.chunk_gradients(k)[i];
+          grads_[i] = g;
+        }
+      }
+      // Chunks keep their gradients max_activation_size floats per sample apart
+      // (so no two chunks ever touch the same floats); the input gradient is
+      // packed back to (N, input...) here, in order (destinations never pass sources).
+      if (input_grad) {
+        float* g = ws.grad_buffer(0);
+        for (std::size_t k = 1; k < chunks; ++k) {
+          const std::size_t begin = detail::chunk_begin(k, chunks, N);
+          const std::size_t count = detail::chunk_begin(k + 1, chunks, N) - begin;
+          std::copy(g + begin * max_activation_size,
+                    g + begin * max_activation_size + count * input_shape_t::size,
+                    g + begin * input_shape_t::size);
+        }
+      }
+    }
   }
 
   // ---- forward without a workspace (inference) ---------------------------------
@@ -326,39 +396,66 @@ struct Sequential<Input<InDims...>, Specs...> {
     }(std::make_index_sequence<layer_count>{});
   }
 
+  // Samples [begin, begin + count) through every layer.
   template <std::size_t N, std::size_t... I>
-  void forward_layers(Workspace<Sequential, N>& ws, std::index_sequence<I...>) const {
-    (layer_t<I>::forward(ws.template activation<I>().data(),
-                         ws.template activation<I + 1>().data(),
-                         params_.data() + parameter_offset<I>, N),
+  void forward_layers(Workspace<Sequential, N>& ws, std::size_t begin, std::size_t count,
+                      std::index_sequence<I...>) const {
+    (layer_t<I>::forward(
+         ws.template activation<I>().data() + begin * layer_t<I>::input_shape::size,
+         ws.template activation<I + 1>().data() + begin * layer_t<I>::output_shape::size,
+         params_.data() + parameter_offset<I>, count),
      ...);
   }
 
   // Layer I reads its output gradient from buffer (I+1)%2 and writes its input
-  // gradient to buffer I%2: two buffers of the largest activation suffice.
+  // gradient to buffer I%2: two buffers of the largest activation suffice. With
+  // several chunks, a chunk's samples start at begin * max_activation_size in
+  // both buffers (its own floats whatever the layer); a single chunk starts at 0.
   template <std::size_t N, std::size_t... I>
-  void backward_layers(Workspace<Sequential, N>& ws, bool input_grad, std::index_sequence<I...>) {
-    (backward_layer<layer_count - 1 - I>(ws, input_grad), ...);
+  void backward_layers(Workspace<Sequential, N>& ws, bool input_grad, std::size_t begin,
+                       std::size_t count, float* grads, std::index_sequence<I...>) const {
+    (backward_layer<layer_count - 1 - I>(ws, input_grad, begin, count, grads), ...);
   }
   template <std::size_t I, std::size_t N>
-  void backward_layer(Workspace<Sequential, N>& ws, bool input_grad) {
-    float* dx = (I > 0 || input_grad) ? ws.grad_buffer(I % 2) : nullptr;
-    layer_t<I>::backward(ws.template activation<I>().data(),
-                         ws.template activation<I + 1>().data(), ws.grad_buffer((I + 1) % 2), dx,
-                         params_.data() + parameter_offset<I>, grads_.data() + parameter_offset<I>,
-                         N);
+  void backward_layer(Workspace<Sequential, N>& ws, bool input_grad, std::size_t begin,
+                      std::size_t count, float* grads) const {
+    const std::size_t offset = begin * max_activation_size;
+    float* dx = (I > 0 || input_grad) ? ws.grad_buffer(I % 2) + offset : nullptr;
+    layer_t<I>::backward(
+        ws.template activation<I>().data() + begin * layer_t<I>::input_shape::size,
+        ws.template activation<I + 1>().data() + begin * layer_t<I>::output_shape::size,
+        ws.grad_buffer((I + 1) % 2) + offset, dx, params_.data() + parameter_offset<I>,
+        grads + parameter_offset<I>, count);
   }
 
   // Inference in chunks through two stack buffers sized for the largest layer.
   static constexpr std::size_t infer_chunk =
       std::max<std::size_t>(1, (std::size_t{1} << 15) / max_activation_size);
+  // Chunks are independent (each sample's result does not depend on the chunk
+  // it is in), so they are spread over threads, each with its own buffers.
   void infer(const float* x, float* y, std::size_t batch) const {
-    alignas(64) float ping[infer_chunk * max_activation_size];
-    alignas(64) float pong[infer_chunk * max_activation_size];
-    for (std::size_t start = 0; start < batch; start += infer_chunk) {
-      const std::size_t count = std::min(infer_chunk, batch - start);
-      infer_chunk_layers(x + start * input_shape_t::size, y + start * output_shape_t::size,
-                         count, ping, pong, std::make_index_sequence<layer_count>{});
+    const std::size_t chunks = (batch + infer_chunk - 1) / infer_chunk;
+    if (chunks <= 1) {  // no parallel region: it would cost more than a small batch
+      alignas(64) float ping[infer_chunk * max_activation_size];
+      alignas(64) float pong[infer_chunk * max_activation_size];
+      infer_chunk_layers(x, y, batch, ping, pong, std::make_index_sequence<layer_count>{});
+      return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel
+#endif
+    {
+      alignas(64) float ping[infer_chunk * max_activation_size];
+      alignas(64) float pong[infer_chunk * max_activation_size];
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+      for (std::size_t c = 0; c < chunks; ++c) {
+        const std::size_t start = c * infer_chunk;
+        const std::size_t count = std::min(infer_chunk, batch - start);
+        infer_chunk_layers(x + start * input_shape_t::size, y + start * output_shape_t::size,
+                           count, ping, pong, std::make_index_sequence<layer_count>{});
+      }
     }
   }
   template <std::size_t... I>
@@ -414,10 +511,14 @@ class Workspace<Sequential<Input<InDims...>, Specs...>, N> {
     return TensorRef<batched_t<N, typename Net::input_shape_t>, const float>(grads_[0].data());
   }
   float* grad_buffer(std::size_t i) { return grads_[i].data(); }
+  // Parameter gradients of chunk k of the batch (see Sequential::backward).
+  float* chunk_gradients(std::size_t k) { return chunk_grads_.data() + k * Net::parameter_count; }
 
  private:
+  static constexpr std::size_t chunks = detail::batch_chunks(N);
   activations_t activations_;
   Tensor<Shape<N * Net::max_activation_size>> grads_[2];
+  Tensor<Shape<(chunks > 1 ? chunks : 0) * Net::parameter_count>> chunk_grads_;
 };
 
 // A workspace on the heap, allocated once: the only allocation a training loop needs.
