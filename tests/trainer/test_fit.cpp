@@ -141,7 +141,7 @@ TEST_CASE("progress: plain lines off a terminal, a bar redrawn with \\r when ask
   ob.progress = Progress::bar;
   fit<32>(*b.net, *b.opt, CrossEntropyLoss{}, train_set(), o.epochs ? validation_set() : train_set(), ob);
   const std::string bar = b.log.str();
-  CHECK_THAT(bar, Contains("\repoch 1/1 [========================] 16/16 ETA 0:00 loss "));
+  CHECK_THAT(bar, Contains("\repoch 1/1 [========================] 16/16 ETA  0:00 loss "));
   CHECK_THAT(bar, Contains("\nepoch 1/1: train loss "));
 
   Run c;

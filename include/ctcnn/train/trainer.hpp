@@ -182,8 +182,10 @@ class ProgressPrinter {
       const std::size_t filled = steps_ ? done * width / steps_ : width;
       std::string bar(filled, '=');
       if (filled < width) bar += '>' + std::string(width - filled - 1, ' ');
-      std::snprintf(buf, sizeof buf, "\repoch %zu/%zu [%s] %zu/%zu ETA %s loss %.4f acc %5.1f%% %.0f img/s ",
-                    epoch_, epochs_, bar.c_str(), done, steps_, clock_text(eta).c_str(), loss,
+      // Fixed-width fields: a redrawn line never leaves characters of a longer one behind.
+      const int digits = static_cast<int>(std::to_string(steps_).size());
+      std::snprintf(buf, sizeof buf, "\repoch %zu/%zu [%s] %*zu/%zu ETA %5s loss %.4f acc %5.1f%% %6.0f img/s",
+                    epoch_, epochs_, bar.c_str(), digits, done, steps_, clock_text(eta).c_str(), loss,
                     100.0 * accuracy, rate);
       os_ << buf << std::flush;
       drawn_ = 1;
