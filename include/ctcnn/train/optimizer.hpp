@@ -55,7 +55,7 @@ namespace ctcnn {
 namespace detail {
 
 template <class S>
-concept static_float_span = std::same_as<S, std::span<float, S::extent>> &&
+concept StaticFloatSpan = std::same_as<S, std::span<float, S::extent>> &&
                             (S::extent != std::dynamic_extent);
 
 // Stands in for the callback in the Optimizer concept.
@@ -91,8 +91,8 @@ inline void check_option(bool ok, const char* optimizer, const char* what, float
 // What an optimizer can train: parameters and gradients of the same static size.
 template <class Model>
 concept Trainable = requires(Model& m) {
-  { m.parameters() } -> detail::static_float_span;
-  { m.gradients() } -> detail::static_float_span;
+  { m.parameters() } -> detail::StaticFloatSpan;
+  { m.gradients() } -> detail::StaticFloatSpan;
   requires decltype(m.parameters())::extent == decltype(m.gradients())::extent;
 };
 
