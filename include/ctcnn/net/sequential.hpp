@@ -25,6 +25,7 @@
 #include <boost/hana/at.hpp>
 #include <boost/hana/tuple.hpp>
 
+#include "ctcnn/core/diagnostics.hpp"
 #include "ctcnn/core/layer.hpp"
 #include "ctcnn/core/shape.hpp"
 #include "ctcnn/core/tensor.hpp"
@@ -39,13 +40,6 @@ struct Input {
 };
 
 namespace detail {
-
-template <bool Loud, class Spec, std::size_t Position, bool IsLayer>
-struct check_is_layer_spec : std::bool_constant<IsLayer> {
-  static_assert(!Loud || IsLayer,
-                "ctcnn::Sequential: not a layer: every type after Input must be a layer spec "
-                "such as Conv2d<6, 5> or ReLU (template arguments: the type, its position)");
-};
 
 template <class... L>
 struct type_list {};
