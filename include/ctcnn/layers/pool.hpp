@@ -89,9 +89,12 @@ struct pool2d_spec {
   static constexpr bool count_include_pad =
       find_option_t<option_kind::count_include_pad, IncludePad, Options...>::include;
 
+  // Same is a Conv2d padding: PyTorch's pools take no padding='same'.
   template <class Option>
   static constexpr bool known_option() {
-    if constexpr (Max) {
+    if constexpr (std::is_same_v<Option, Same>) {
+      return false;
+    } else if constexpr (Max) {
       return option_allowed<Option, option_kind::stride, option_kind::padding,
                             option_kind::dilation, option_kind::ceil_mode>;
     } else {
@@ -105,7 +108,7 @@ struct pool2d_spec {
     constexpr std::size_t H = dim_or_zero<In, 1>();
     constexpr std::size_t W = dim_or_zero<In, 2>();
     return all_of_checks<
-        check_option_known<Loud, Self, Options, known_option<Options>() && !padding::same>...,
+        check_option_known<Loud, Self, Options, known_option<Options>()>...,
         check_option_once<Loud, Self, option_kind_of_t<Options>,
                           count_option<option_kind_of_t<Options>, Options...>>...,
         check_input_rank<Loud, Self, 3, In::rank>,
