@@ -11,38 +11,18 @@
 namespace {
 
 using conv_test::Case;
+using conv_test::dilate;
+using conv_test::mode;
+using conv_test::no_bias;
+using conv_test::pad;
+using conv_test::spec;
+using conv_test::stride;
+using conv_test::backward;
+using conv_test::forward;
+using conv_test::list;
 using ref::ConvSpec;
 using ref::PadMode;
 namespace cn = ctcnn;
-
-// Every case states the reference's view of the same convolution, paddings per side.
-constexpr ConvSpec spec(std::size_t c, std::size_t h, std::size_t w, std::size_t o,
-                        std::size_t kh, std::size_t kw) {
-  ConvSpec s{};
-  s.in_c = c, s.in_h = h, s.in_w = w, s.out_c = o, s.kernel_h = kh, s.kernel_w = kw;
-  return s;
-}
-constexpr ConvSpec stride(ConvSpec s, std::size_t sh, std::size_t sw) {
-  s.stride_h = sh, s.stride_w = sw;
-  return s;
-}
-constexpr ConvSpec pad(ConvSpec s, std::size_t top, std::size_t bottom, std::size_t left,
-                       std::size_t right) {
-  s.pad_top = top, s.pad_bottom = bottom, s.pad_left = left, s.pad_right = right;
-  return s;
-}
-constexpr ConvSpec dilate(ConvSpec s, std::size_t dh, std::size_t dw) {
-  s.dilation_h = dh, s.dilation_w = dw;
-  return s;
-}
-constexpr ConvSpec mode(ConvSpec s, PadMode m) {
-  s.mode = m;
-  return s;
-}
-constexpr ConvSpec no_bias(ConvSpec s) {
-  s.bias = false;
-  return s;
-}
 
 // The dilated kernel exactly covers the padded input: one output per axis.
 using FitCases = std::tuple<
@@ -124,17 +104,6 @@ using TinyCases = std::tuple<
     Case<cn::Conv2d<1, 1>, spec(1, 1, 1, 1, 1, 1)>,
     Case<cn::Conv2d<1, 1, cn::Padding<1>>, pad(spec(1, 1, 1, 1, 1, 1), 1, 1, 1, 1)>,
     Case<cn::Conv2d<1, 1, cn::Stride<2>>, stride(spec(1, 5, 4, 1, 1, 1), 2, 2)>>;
-
-template <class... Cases>
-void forward(std::tuple<Cases...>*, std::uint32_t seed) {
-  conv_test::forward_all<Cases...>(seed);
-}
-template <class... Cases>
-void backward(std::tuple<Cases...>*, std::uint32_t seed) {
-  conv_test::backward_all<Cases...>(seed);
-}
-template <class List>
-constexpr List* list = nullptr;
 
 }  // namespace
 

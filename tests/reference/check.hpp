@@ -9,6 +9,8 @@
 //   backward vs. central finite differences (loss L = sum(y * r), r fixed random,
 //   L summed in double from the layer's float outputs, step h = 1e-2):
 //       |analytic - numeric| <= 2e-3 * max(1, |numeric|)
+//   on every element of dx and of the parameter gradient, or on 160 of them drawn
+//   at random for larger tensors (which the reference comparison covers in full).
 #pragma once
 
 #include <algorithm>
@@ -28,6 +30,7 @@ namespace ref {
 inline constexpr double forward_tolerance = 1e-5;
 inline constexpr double fd_step = 1e-2;
 inline constexpr double fd_tolerance = 2e-3;
+inline constexpr std::size_t fd_max_elements = 160;
 
 // ---- random data ----------------------------------------------------------------
 
@@ -152,15 +155,16 @@ inline double loss(const LayerFns& l, const std::vector<float>& x, const std::ve
   return sum;
 }
 
-// Central differences of L = sum(y * r) with respect to every element of x (when
-// `wrt_input`) or of the parameters. The step actually taken is the float-rounded
-// one, so the quotient divides by the true difference of the two inputs.
+// Central differences of L = sum(y * r) with respect to the elements `indices`
+// of x (when `wrt_input`) or of the parameters. The step actually taken is the
+// float-rounded one, so the quotient divides by the true difference of the inputs.
 inline std::vector<float> numeric_gradient(const LayerFns& l, std::vector<float> x,
                                            std::vector<float> params, const std::vector<float>& r,
-                                           std::size_t batch, bool wrt_input, double step) {
+                                           std::size_t batch, bool wrt_input,
+                                           const std::vector<std::size_t>& indices, double step) {
   std::vector<float>& v = wrt_input ? x : params;
-  std::vector<float> g(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) {
+  std::vector<float> g;
+  for (const std::size_t i : indices) {
     const float saved = v[i];
     const float plus = static_cast<float>(saved + step);
     const float minus = static_cast<float>(saved - step);
@@ -169,10 +173,36 @@ inline std::vector<float> numeric_gradient(const LayerFns& l, std::vector<float>
     v[i] = minus;
     const double l_minus = loss(l, x, params, r, batch);
     v[i] = saved;
-    g[i] = static_cast<float>((l_plus - l_minus) /
-                              (static_cast<double>(plus) - static_cast<double>(minus)));
+    g.push_back(static_cast<float>((l_plus - l_minus) /
+                                   (static_cast<double>(plus) - static_cast<double>(minus))));
   }
   return g;
+}
+
+// Every index of a tensor of n elements, or fd_max_elements of them drawn at
+// random when it is larger (big layers: the analytic comparison with the
+// reference covers every element, finite differences a sample).
+inline std::vector<std::size_t> fd_indices(std::mt19937& rng, std::size_t n) {
+  std::vector<std::size_t> all(n);
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  if (n <= fd_max_elements) return all;
+  std::shuffle(all.begin(), all.end(), rng);
+  all.resize(fd_max_elements);
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
+inline void require_fd_close(const LayerFns& l, const std::vector<float>& analytic,
+                             const std::vector<float>& x, const std::vector<float>& params,
+                             const std::vector<float>& r, std::size_t batch, bool wrt_input,
+                             std::mt19937& rng, double step, double tolerance) {
+  const std::vector<std::size_t> idx = fd_indices(rng, analytic.size());
+  std::vector<float> picked;
+  for (const std::size_t i : idx) picked.push_back(analytic[i]);
+  require_close(picked, numeric_gradient(l, x, params, r, batch, wrt_input, idx, step), tolerance,
+                std::string(wrt_input ? "dx" : "dparams") + " vs finite differences (" +
+                    std::to_string(idx.size()) + " of " + std::to_string(analytic.size()) +
+                    " elements)");
 }
 
 // The full backward check of one layer at one point (x, params):
@@ -187,15 +217,13 @@ inline void check_gradients(const LayerFns& l, const std::vector<float>& x,
   const std::vector<float> r = uniform(rng, batch * l.out_size);
   const Gradients g = backward(l, x, params, r, batch);
 
-  require_close(g.dx, numeric_gradient(l, x, params, r, batch, true, step), tolerance,
-                "dx vs finite differences");
+  require_fd_close(l, g.dx, x, params, r, batch, true, rng, step, tolerance);
   if (l.parameter_count == 0) {
     // Nothing to accumulate; the call without dx must still be valid.
     REQUIRE(backward(l, x, params, r, batch, false).dx.empty());
     return;
   }
-  require_close(g.dparams, numeric_gradient(l, x, params, r, batch, false, step), tolerance,
-                "dparams vs finite differences");
+  require_fd_close(l, g.dparams, x, params, r, batch, false, rng, step, tolerance);
 
   const std::vector<float> g0 = uniform(rng, l.parameter_count);
   std::vector<float> expected(g0.size());

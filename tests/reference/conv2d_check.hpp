@@ -44,6 +44,35 @@ inline std::string describe(const ref::ConvSpec& s) {
          modes[static_cast<int>(s.mode)] + (s.bias ? "" : " no-bias");
 }
 
+// Every case states the reference's view of the same convolution, paddings per side.
+constexpr ref::ConvSpec spec(std::size_t c, std::size_t h, std::size_t w, std::size_t o,
+                        std::size_t kh, std::size_t kw) {
+  ref::ConvSpec s{};
+  s.in_c = c, s.in_h = h, s.in_w = w, s.out_c = o, s.kernel_h = kh, s.kernel_w = kw;
+  return s;
+}
+constexpr ref::ConvSpec stride(ref::ConvSpec s, std::size_t sh, std::size_t sw) {
+  s.stride_h = sh, s.stride_w = sw;
+  return s;
+}
+constexpr ref::ConvSpec pad(ref::ConvSpec s, std::size_t top, std::size_t bottom, std::size_t left,
+                       std::size_t right) {
+  s.pad_top = top, s.pad_bottom = bottom, s.pad_left = left, s.pad_right = right;
+  return s;
+}
+constexpr ref::ConvSpec dilate(ref::ConvSpec s, std::size_t dh, std::size_t dw) {
+  s.dilation_h = dh, s.dilation_w = dw;
+  return s;
+}
+constexpr ref::ConvSpec mode(ref::ConvSpec s, ref::PadMode m) {
+  s.mode = m;
+  return s;
+}
+constexpr ref::ConvSpec no_bias(ref::ConvSpec s) {
+  s.bias = false;
+  return s;
+}
+
 // Weights uniform in +-1/sqrt(fan_in) (PyTorch's default range) keep outputs O(1),
 // so the relative tolerance means the same thing for every configuration.
 inline std::vector<float> random_parameters(std::mt19937& rng, const ref::ConvSpec& s) {
@@ -131,6 +160,18 @@ void backward_all(std::uint32_t seed) {
   (check_backward<Cases>(seed++), ...);
 }
 
+// A list of cases as a tuple type: forward(list<Cases>, seed).
+template <class... Cases>
+void forward(std::tuple<Cases...>*, std::uint32_t seed) {
+  forward_all<Cases...>(seed);
+}
+template <class... Cases>
+void backward(std::tuple<Cases...>*, std::uint32_t seed) {
+  backward_all<Cases...>(seed);
+}
+template <class List>
+constexpr List* list = nullptr;
+
 // ---- random configurations, generated at compile time ------------------------------
 
 constexpr std::uint64_t splitmix64(std::uint64_t& state) {
@@ -153,8 +194,11 @@ constexpr Random random_case(std::uint64_t index) {
     return lo + static_cast<std::size_t>(splitmix64(state) % (hi - lo + 1));
   };
   ref::ConvSpec s{};
-  s.in_c = pick(1, 3);
-  s.out_c = pick(1, 4);
+  // Mostly small, sometimes many channels (the library may put output channels in
+  // SIMD lanes, with a partial last vector) and long rows (several column vectors).
+  constexpr std::size_t wide_out[] = {8, 16, 17, 20, 32, 33};
+  s.in_c = pick(0, 3) == 0 ? pick(4, 8) : pick(1, 3);
+  s.out_c = pick(0, 2) == 0 ? wide_out[pick(0, 5)] : pick(1, 4);
   s.kernel_h = pick(1, 4);
   s.kernel_w = pick(1, 4);
   s.dilation_h = pick(0, 3) == 0 ? pick(2, 3) : 1;
@@ -162,14 +206,15 @@ constexpr Random random_case(std::uint64_t index) {
   s.mode = static_cast<ref::PadMode>(pick(0, 3));
   s.bias = pick(0, 3) != 0;
   const bool same = pick(0, 4) == 0;
+  const bool unit_stride = pick(0, 1) == 0;  // the common case, and the one with fast paths
   if (same) {
     s.pad_top = ref::same_pad_before(s.kernel_h, s.dilation_h);
     s.pad_bottom = ref::same_pad_after(s.kernel_h, s.dilation_h);
     s.pad_left = ref::same_pad_before(s.kernel_w, s.dilation_w);
     s.pad_right = ref::same_pad_after(s.kernel_w, s.dilation_w);
   } else {
-    s.stride_h = pick(1, 3);
-    s.stride_w = pick(1, 3);
+    s.stride_h = unit_stride ? 1 : pick(1, 3);
+    s.stride_w = unit_stride ? 1 : pick(1, 3);
     s.pad_top = s.pad_bottom = pick(0, 2);
     s.pad_left = s.pad_right = pick(0, 2);
   }
@@ -182,7 +227,8 @@ constexpr Random random_case(std::uint64_t index) {
     return n < 1 ? std::size_t{1} : n;
   };
   s.in_h = min_extent(s.kernel_h, s.dilation_h, s.pad_top, s.pad_bottom) + pick(0, 5);
-  s.in_w = min_extent(s.kernel_w, s.dilation_w, s.pad_left, s.pad_right) + pick(0, 5);
+  s.in_w = min_extent(s.kernel_w, s.dilation_w, s.pad_left, s.pad_right) +
+           (pick(0, 3) == 0 ? pick(10, 30) : pick(0, 5));
   return {s, same};
 }
 

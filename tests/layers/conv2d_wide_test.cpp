@@ -1,0 +1,56 @@
+// Conv2d with many channels and long rows, where the library's kernels put output
+// channels or output columns in SIMD lanes (LeNet-5's two convolutions, channel
+// counts that leave a partial last vector, 1x1 convolutions, rows longer than two
+// vectors), against the reference and finite differences (on a random sample of
+// elements for the larger tensors). Tolerances: see tests/reference/check.hpp.
+#include <catch2/catch.hpp>
+
+#include "reference/conv2d_check.hpp"
+
+namespace {
+
+using conv_test::backward;
+using conv_test::Case;
+using conv_test::dilate;
+using conv_test::forward;
+using conv_test::list;
+using conv_test::mode;
+using conv_test::no_bias;
+using conv_test::pad;
+using conv_test::spec;
+using conv_test::stride;
+using ref::PadMode;
+namespace cn = ctcnn;
+
+using LeNetCases = std::tuple<
+    Case<cn::Conv2d<6, 5, cn::Padding<2>>, pad(spec(1, 28, 28, 6, 5, 5), 2, 2, 2, 2)>,
+    Case<cn::Conv2d<16, 5>, spec(6, 14, 14, 16, 5, 5)>>;
+
+using ChannelCases = std::tuple<
+    Case<cn::Conv2d<32, 3, cn::Padding<1>>, pad(spec(16, 8, 8, 32, 3, 3), 1, 1, 1, 1)>,
+    Case<cn::Conv2d<64, 1>, spec(32, 4, 4, 64, 1, 1)>,
+    Case<cn::Conv2d<24, 3, cn::Stride<2>, cn::Padding<1>>, pad(stride(spec(8, 11, 9, 24, 3, 3), 2, 2), 1, 1, 1, 1)>,
+    Case<cn::Conv2d<40, 2, cn::Stride<2>>, stride(spec(3, 6, 6, 40, 2, 2), 2, 2)>,
+    Case<cn::Conv2d<17, cn::Kernel{3, 2}, cn::Padding<1>, cn::PadMode<cn::Reflect>>,
+         mode(pad(spec(5, 9, 10, 17, 3, 2), 1, 1, 1, 1), PadMode::reflect)>,
+    Case<cn::Conv2d<16, 3, cn::Same, cn::PadMode<cn::Circular>, cn::NoBias>,
+         no_bias(mode(pad(spec(16, 7, 7, 16, 3, 3), 1, 1, 1, 1), PadMode::circular))>,
+    Case<cn::Conv2d<48, cn::Kernel{1, 5}, cn::Padding<0, 2>, cn::PadMode<cn::Replicate>>,
+         mode(pad(spec(8, 6, 17, 48, 1, 5), 0, 0, 2, 2), PadMode::replicate)>>;
+
+using RowCases = std::tuple<
+    Case<cn::Conv2d<33, 3>, spec(4, 5, 40, 33, 3, 3)>,
+    Case<cn::Conv2d<8, 3, cn::Padding<1>>, pad(spec(2, 6, 35, 8, 3, 3), 1, 1, 1, 1)>,
+    Case<cn::Conv2d<20, 3, cn::Same, cn::Dilation<2>>, dilate(pad(spec(3, 12, 13, 20, 3, 3), 2, 2, 2, 2), 2, 2)>,
+    Case<cn::Conv2d<4, 4, cn::Same>, pad(spec(3, 5, 37, 4, 4, 4), 1, 2, 1, 2)>,
+    Case<cn::Conv2d<3, cn::Kernel{2, 3}, cn::Stride<1, 2>, cn::Padding<1>>,
+         pad(stride(spec(2, 4, 50, 3, 2, 3), 1, 2), 1, 1, 1, 1)>>;
+
+}  // namespace
+
+TEST_CASE("conv2d forward: LeNet-5's convolutions", "[conv2d][forward][wide]") { forward(list<LeNetCases>, 1100); }
+TEST_CASE("conv2d backward: LeNet-5's convolutions", "[conv2d][backward][wide]") { backward(list<LeNetCases>, 1150); }
+TEST_CASE("conv2d forward: many channels", "[conv2d][forward][wide]") { forward(list<ChannelCases>, 1200); }
+TEST_CASE("conv2d backward: many channels", "[conv2d][backward][wide]") { backward(list<ChannelCases>, 1250); }
+TEST_CASE("conv2d forward: long rows", "[conv2d][forward][wide]") { forward(list<RowCases>, 1300); }
+TEST_CASE("conv2d backward: long rows", "[conv2d][backward][wide]") { backward(list<RowCases>, 1350); }
