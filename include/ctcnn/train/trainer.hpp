@@ -6,8 +6,9 @@
 //
 // One step: fill the workspace's input with the next shuffled batch, forward,
 // loss (which writes d(mean loss)/d(logits)), zero_grad, backward, optimizer step.
-// The only allocations happen before the first step (the workspace, the batch
-// buffers, a copy of the parameters); a step allocates nothing.
+// The allocations happen before the first step (the workspace, the batch
+// buffers, a copy of the parameters) and between epochs (evaluation, files);
+// a step, progress output included, allocates nothing (tested).
 //
 // Epochs: every full batch of the shuffled training set (the last partial batch
 // is dropped, as DataLoader(drop_last=True), so every step sees Batch samples);
@@ -132,10 +133,13 @@ inline bool all_finite(std::span<const float> values) {
   return non_finite == 0;
 }
 
-inline std::string clock_text(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "--:--";
+// "m:ss" or "h:mm:ss" into buf; "--:--" when unknown. No allocation.
+inline const char* clock_text(double seconds, char (&buf)[24]) {
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > 1e9) {
+    std::snprintf(buf, sizeof buf, "--:--");
+    return buf;
+  }
   const auto s = static_cast<long long>(seconds + 0.5);
-  char buf[32];
   if (s >= 3600) {
     std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
   } else {
@@ -165,27 +169,31 @@ class ProgressPrinter {
     epoch_ = epoch;
     epochs_ = epochs;
     steps_ = steps;
+    step_digits_ = 1;
+    for (std::size_t v = steps; v >= 10; v /= 10) ++step_digits_;
     last_draw_ = clock::time_point{};
     drawn_ = 0;
   }
 
-  // After `done` steps of the epoch, `seconds` into it.
+  // After `done` steps of the epoch, `seconds` into it. Allocates nothing (it
+  // runs inside the training loop).
   void update(std::size_t done, double loss, double accuracy, double seconds, std::size_t images) {
     const double rate = seconds > 0 ? static_cast<double>(images) / seconds : 0.0;
     const double eta = done ? seconds / static_cast<double>(done) * static_cast<double>(steps_ - done) : NAN;
     char buf[256];
+    char eta_text[24];
     if (mode_ == Progress::bar) {
       const auto now = clock::now();
       if (done != steps_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
       last_draw_ = now;
       constexpr std::size_t width = 24;
-      const std::size_t filled = steps_ ? done * width / steps_ : width;
-      std::string bar(filled, '=');
-      if (filled < width) bar += '>' + std::string(width - filled - 1, ' ');
+      const std::size_t filled = steps_ ? std::min(done * width / steps_, width) : width;
+      char bar[width + 1];
+      for (std::size_t i = 0; i < width; ++i) bar[i] = i < filled ? '=' : i == filled ? '>' : ' ';
+      bar[width] = '\0';
       // Fixed-width fields: a redrawn line never leaves characters of a longer one behind.
-      const int digits = static_cast<int>(std::to_string(steps_).size());
       std::snprintf(buf, sizeof buf, "\repoch %zu/%zu [%s] %*zu/%zu ETA %5s loss %.4f acc %5.1f%% %6.0f img/s",
-                    epoch_, epochs_, bar.c_str(), digits, done, steps_, clock_text(eta).c_str(), loss,
+                    epoch_, epochs_, bar, step_digits_, done, steps_, clock_text(eta, eta_text), loss,
                     100.0 * accuracy, rate);
       os_ << buf << std::flush;
       drawn_ = 1;
@@ -197,7 +205,7 @@ class ProgressPrinter {
       ++drawn_;
       std::snprintf(buf, sizeof buf,
                     "epoch %zu/%zu step %zu/%zu: loss %.4f, acc %.2f%%, %.0f img/s, ETA %s\n", epoch_,
-                    epochs_, done, steps_, loss, 100.0 * accuracy, rate, clock_text(eta).c_str());
+                    epochs_, done, steps_, loss, 100.0 * accuracy, rate, clock_text(eta, eta_text));
       os_ << buf << std::flush;
     }
   }
@@ -213,6 +221,7 @@ class ProgressPrinter {
   Progress mode_;
   std::size_t lines_per_epoch_;
   std::size_t epoch_ = 0, epochs_ = 0, steps_ = 0, drawn_ = 0;
+  int step_digits_ = 1;
   clock::time_point last_draw_{};
 };
 
