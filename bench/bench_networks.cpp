@@ -2,15 +2,19 @@
 // Whole networks: A = LeNet-5, B = the teaching ConvNet, C = the stride-2
 // simple_cnn. For each: batch-1 inference latency, batch-64 inference throughput,
 // and a batch-64 training step (forward, softmax cross-entropy, backward, Adam),
-// on 1 and 2 threads. Counters: images/s.
+// on 1 and 2 threads, with ctcnn::CrossEntropyLoss and ctcnn::Adam. Counters: images/s.
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstddef>
 #include <memory>
 #include <vector>
 
 #include <benchmark/benchmark.h>
+
+#include <ctcnn/train/loss.hpp>
+#include <ctcnn/train/optimizer.hpp>
 
 #include "bench_common.hpp"
 
@@ -108,48 +112,20 @@ void net_infer_b64(benchmark::State& state) {
   set_images<Net>(state, 64);
 }
 
-// Adam (PyTorch defaults, lr 1e-3), written here so the bench does not depend
-// on the training headers; its cost is a few flops per parameter.
-template <class Net>
-struct Adam {
-  static constexpr std::size_t P = Net::parameter_count;
-  std::vector<float> m = std::vector<float>(P), v = std::vector<float>(P);
-  int t = 0;
-  void step(Net& net) {
-    constexpr float lr = 1e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
-    ++t;
-    const float c1 = 1.0f / (1.0f - std::pow(b1, static_cast<float>(t)));
-    const float c2 = 1.0f / (1.0f - std::pow(b2, static_cast<float>(t)));
-    auto p = net.parameters();
-    auto g = net.gradients();
-    for (std::size_t i = 0; i < P; ++i) {
-      m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-      v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-      p[i] -= lr * (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
-    }
-  }
-};
-
-// Gradient of the mean cross-entropy w.r.t. the network's output: softmax(z) -
-// onehot for logits, -onehot / p for probabilities, divided by the batch.
+// The loss gradient: ctcnn::CrossEntropyLoss on logits (A, C); B ends in Softmax,
+// so its cross-entropy gradient w.r.t. the probabilities is -onehot / (N p).
 template <class Net, std::size_t N, class Out>
-void cross_entropy_grad(const Out& y, const std::array<int, N>& labels, Out& dy) {
+void loss_grad(const Out& y, const ctcnn::Tensor<ctcnn::Shape<N>, std::int32_t>& labels, Out& dy) {
   constexpr std::size_t K = Net::output_shape_t::size;
-  for (std::size_t n = 0; n < N; ++n) {
-    const float* yn = y.data() + n * K;
-    float* dn = dy.data() + n * K;
-    if constexpr (Net::softmax_output) {
+  if constexpr (Net::softmax_output) {
+    for (std::size_t n = 0; n < N; ++n) {
+      float* dn = dy.data() + n * K;
       for (std::size_t k = 0; k < K; ++k) dn[k] = 0.0f;
-      dn[labels[n]] = -1.0f / (std::max(yn[labels[n]], 1e-12f) * N);
-    } else {
-      float mx = yn[0];
-      for (std::size_t k = 1; k < K; ++k) mx = std::max(mx, yn[k]);
-      float sum = 0.0f;
-      for (std::size_t k = 0; k < K; ++k) sum += std::exp(yn[k] - mx);
-      for (std::size_t k = 0; k < K; ++k)
-        dn[k] = (std::exp(yn[k] - mx) / sum - (static_cast<int>(k) == labels[n] ? 1.0f : 0.0f)) /
-                static_cast<float>(N);
+      const auto t = static_cast<std::size_t>(labels[n]);
+      dn[t] = -1.0f / (std::max(y[n * K + t], 1e-12f) * static_cast<float>(N));
     }
+  } else {
+    ctcnn::CrossEntropyLoss{}(y, labels, dy);
   }
 }
 
@@ -161,15 +137,15 @@ void net_train_b64(benchmark::State& state) {
   auto x = make_input<Net, N>();
   auto ws = cn::make_workspace<N>(*net);
   auto dy = std::make_unique<cn::Tensor<cn::batched_t<N, typename Net::output_shape_t>>>();
-  std::array<int, N> labels{};
-  for (std::size_t n = 0; n < N; ++n) labels[n] = static_cast<int>((n * 7) % 10);
-  Adam<Net> adam;
+  ctcnn::Tensor<ctcnn::Shape<N>, std::int32_t> labels;
+  for (std::size_t n = 0; n < N; ++n) labels[n] = static_cast<std::int32_t>((n * 7) % 10);
+  auto adam = std::make_unique<ctcnn::Adam<Net>>(*net);
   for (auto _ : state) {
-    net->zero_grad();
+    adam->zero_grad();
     const auto& y = net->forward(*x, *ws);
-    cross_entropy_grad<Net, N>(y, labels, *dy);
+    loss_grad<Net, N>(y, labels, *dy);
     net->backward(*ws, *dy);
-    adam.step(*net);
+    adam->step();
     benchmark::ClobberMemory();
   }
   set_images<Net>(state, N);

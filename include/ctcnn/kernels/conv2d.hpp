@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
 
 #include "ctcnn/core/options.hpp"
 #include "ctcnn/core/simd.hpp"
@@ -207,7 +208,9 @@ struct ChannelPlan {
   static constexpr std::size_t ocv = ceil_div(G.out_c, L);
   static constexpr std::size_t ocp = ocv * L;
   static constexpr std::size_t ob = (simd::registers >= 32 && ocv % 2 == 0) ? 2 : 1;
-  static constexpr std::size_t tmax = min_of(24, (tile_budget + 2 - ob) / ob);
+  // Accumulators + OB weight vectors + one broadcast, with one register to
+  // spare: at exactly 32 GCC spills an accumulator (measured on S5).
+  static constexpr std::size_t tmax = min_of(24, (tile_budget - ob) / ob);
   static constexpr bool row_tiles = G.out_w <= tmax;  // whole rows, several at once
   static constexpr std::size_t tw =
       row_tiles ? G.out_w : ceil_div(G.out_w, ceil_div(G.out_w, tmax));
@@ -224,7 +227,16 @@ struct ChannelPlan {
   static constexpr std::size_t x_chan = in_place ? G.in_h * G.in_w : band_h * G.padded_w();
   static constexpr std::size_t band_size = in_place ? 1 : G.in_c * band_h * G.padded_w();
   static constexpr std::size_t packed_size = G.in_c * G.kernel_h * G.kernel_w * ocp;
-  static constexpr bool fits = band_size + packed_size + ocp <= stack_floats;
+  // Input channels per pass: the weights of one pass (channels x taps x OB
+  // vectors) stay in L1 (~24 KiB) while every column tile of the row group uses
+  // them; partial sums wait in `partial` (row group x all channels, internal
+  // layout) between passes. One pass when all channels fit.
+  static constexpr std::size_t c_block_max =
+      max_of(1, 6144 / (G.kernel_h * G.kernel_w * ob * L));
+  static constexpr std::size_t c_block = ceil_div(G.in_c, ceil_div(G.in_c, c_block_max));
+  static constexpr std::size_t c_blocks = ceil_div(G.in_c, c_block);
+  static constexpr std::size_t partial_size = c_blocks > 1 ? rows * G.out_w * ocp : 1;
+  static constexpr bool fits = band_size + packed_size + ocp + partial_size <= stack_floats;
 };
 
 // Packed weights (C, KH, KW, O padded to whole vectors). Flip: w is the weight
@@ -272,21 +284,34 @@ inline void fill_band(const float* x, float* band, std::size_t ph0) {
 // One register tile: R rows x TW columns x OB vectors of output channels.
 // x: the tile's top-left input (channel 0); wp/bp: packed weights/bias at the
 // tile's first channel; y: output at (oc0, oh0, ow0); oc_left: channels from oc0 on.
+// Channels [c0, c1): First starts from the bias, otherwise from the partial sums
+// (partial: positions x ocp, at the tile's first position and channel); Last
+// writes the output, otherwise the partial sums.
 template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::size_t XRow,
-          std::size_t XChan>
+          std::size_t XChan, bool First, bool Last>
 [[gnu::always_inline]] inline void channel_tile(const float* x, const float* wp, const float* bp,
-                                                float* y, std::size_t oc_left) {
+                                                float* y, std::size_t oc_left, float* partial,
+                                                std::size_t c0, std::size_t c1) {
   using simd::vec;
   constexpr std::size_t L = simd::lanes;
   constexpr std::size_t ocp = ChannelPlan<G>::ocp;
   constexpr std::size_t kk = G.kernel_h * G.kernel_w;
   constexpr std::size_t plane = G.out_h * G.out_w;
+  // partial row stride: one output row of positions
+  auto part = [&](std::size_t i, std::size_t b) {
+    return partial + ((i / TW) * G.out_w + i % TW) * ocp + b * L;
+  };
   vec acc[R * TW][OB];
 #pragma GCC unroll 64
   for (std::size_t i = 0; i < R * TW; ++i)
 #pragma GCC unroll 8
-    for (std::size_t b = 0; b < OB; ++b) acc[i][b] = G.bias ? simd::load(bp + b * L) : simd::zero();
-  for (std::size_t c = 0; c < G.in_c; ++c) {
+    for (std::size_t b = 0; b < OB; ++b) {
+      if constexpr (First)
+        acc[i][b] = G.bias ? simd::load(bp + b * L) : simd::zero();
+      else
+        acc[i][b] = simd::load(part(i, b));
+    }
+  for (std::size_t c = c0; c < c1; ++c) {
     const float* xc = x + c * XChan;
     const float* wc = wp + c * kk * ocp;
     // The window stays a loop (constant bounds): unrolled, GCC shares each input
@@ -309,6 +334,13 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
           for (std::size_t b = 0; b < OB; ++b) acc[i][b] = simd::fmadd(xv, wv[b], acc[i][b]);
         }
       }
+  }
+  if constexpr (!Last) {
+#pragma GCC unroll 64
+    for (std::size_t i = 0; i < R * TW; ++i)
+#pragma GCC unroll 8
+      for (std::size_t b = 0; b < OB; ++b) simd::store(part(i, b), acc[i][b]);
+    return;
   }
   // Out through a small scratch: whole-vector stores, then each channel's TW
   // values copied to their row (cheaper than extracting lanes one by one).
@@ -333,6 +365,7 @@ inline void channel_forward(const float* x, float* y, const float* wp, const flo
   constexpr std::size_t L = simd::lanes;
   constexpr std::size_t plane = G.out_h * G.out_w;
   alignas(64) float band[P::band_size];
+  alignas(64) float partial[P::partial_size];
   for (std::size_t n = 0; n < batch; ++n) {
     const float* xn = x + n * G.in_size();
     float* yn = y + n * G.out_size();
@@ -344,17 +377,31 @@ inline void channel_forward(const float* x, float* y, const float* wp, const flo
         fill_band<G, P::band_h, G.padded_w()>(xn, band, oh0 * G.stride_h);
         xt = band;
       }
-      for (std::size_t ob = 0; ob < P::ocv; ob += P::ob) {
-        const std::size_t oc0 = ob * L;
-        float* yt = yn + oc0 * plane + oh0 * G.out_w;
-        const float* wt = wp + oc0;
-        const float* bt = bp + oc0;
-        for (std::size_t ct = 0; ct + 1 < P::col_tiles; ++ct)
-          channel_tile<G, R, P::tw, P::ob, P::x_row, P::x_chan>(
-              xt + ct * P::tw * G.stride_w, wt, bt, yt + ct * P::tw, G.out_c - oc0);
-        constexpr std::size_t last = (P::col_tiles - 1) * P::tw;
-        channel_tile<G, R, P::tw_tail, P::ob, P::x_row, P::x_chan>(
-            xt + last * G.stride_w, wt, bt, yt + last, G.out_c - oc0);
+      // One pass over channels [c0, c1) for every channel block and column tile.
+      auto pass = [&]<bool First, bool Last>(std::size_t c0, std::size_t c1) {
+        for (std::size_t ob = 0; ob < P::ocv; ob += P::ob) {
+          const std::size_t oc0 = ob * L;
+          float* yt = yn + oc0 * plane + oh0 * G.out_w;
+          const float* wt = wp + oc0;
+          const float* bt = bp + oc0;
+          float* pt = partial + oc0;
+          for (std::size_t ct = 0; ct + 1 < P::col_tiles; ++ct)
+            channel_tile<G, R, P::tw, P::ob, P::x_row, P::x_chan, First, Last>(
+                xt + ct * P::tw * G.stride_w, wt, bt, yt + ct * P::tw, G.out_c - oc0,
+                pt + ct * P::tw * P::ocp, c0, c1);
+          constexpr std::size_t last = (P::col_tiles - 1) * P::tw;
+          channel_tile<G, R, P::tw_tail, P::ob, P::x_row, P::x_chan, First, Last>(
+              xt + last * G.stride_w, wt, bt, yt + last, G.out_c - oc0, pt + last * P::ocp, c0,
+              c1);
+        }
+      };
+      if constexpr (P::c_blocks == 1) {
+        pass.template operator()<true, true>(0, G.in_c);
+      } else {
+        pass.template operator()<true, false>(0, P::c_block);
+        for (std::size_t cb = 1; cb + 1 < P::c_blocks; ++cb)
+          pass.template operator()<false, false>(cb * P::c_block, (cb + 1) * P::c_block);
+        pass.template operator()<false, true>((P::c_blocks - 1) * P::c_block, G.in_c);
       }
     };
     for (std::size_t rt = 0; rt < P::row_tiles_full; ++rt)
@@ -369,10 +416,34 @@ template <ConvGeometry G>
 struct ColumnPlan {
   static constexpr std::size_t L = simd::lanes;
   static constexpr std::size_t cv = ceil_div(G.out_w, L);
-  static constexpr std::size_t ocb = min_of(G.out_c, max_of(1, tile_budget / (2 * cv)));
+  // Cost of one tap of an r x cv x o tile, in tenths of a cycle: FMAs at two per
+  // cycle or loads (r*cv vectors, o broadcasts) at about 2.5 per cycle, plus
+  // loop overhead.
+  static constexpr std::size_t tap_cost(std::size_t r, std::size_t o) {
+    return max_of(r * cv * o * 5, (r * cv + o) * 4) + 5;
+  }
+  // The (rows, channels) tile with the lowest cost over the whole output, tails
+  // included, among those whose accumulators and input vectors fit the registers.
+  static constexpr std::pair<std::size_t, std::size_t> best_tile() {
+    std::size_t best_cost = ~std::size_t{0}, best_r = 1, best_o = 1;
+    for (std::size_t o = 1; o <= G.out_c; ++o)
+      for (std::size_t r = 1; r <= G.out_h; ++r) {
+        if (r * cv * (o + 1) + 1 > simd::registers || r * cv * o > tile_budget) continue;
+        const std::size_t rf = G.out_h / r, rt = G.out_h % r, of = G.out_c / o, ot = G.out_c % o;
+        const std::size_t cost = rf * of * tap_cost(r, o) + (ot ? rf * tap_cost(r, ot) : 0) +
+                                 (rt ? of * tap_cost(rt, o) + (ot ? tap_cost(rt, ot) : 0) : 0);
+        if (cost < best_cost) {
+          best_cost = cost;
+          best_r = r;
+          best_o = o;
+        }
+      }
+    return {best_r, best_o};
+  }
+  static constexpr std::size_t ocb = best_tile().second;
   static constexpr std::size_t oc_blocks = G.out_c / ocb;
   static constexpr std::size_t ocb_tail = G.out_c % ocb;
-  static constexpr std::size_t rows = min_of(G.out_h, max_of(1, tile_budget / (cv * ocb)));
+  static constexpr std::size_t rows = best_tile().first;
   static constexpr std::size_t row_tiles_full = G.out_h / rows;
   static constexpr std::size_t rows_tail = G.out_h % rows;
   // Padded rows, wide enough that the last vector of a row never reads the next row.

@@ -50,8 +50,53 @@ inline long max_window_argmax(const float* plane, std::size_t oh, std::size_t ow
   return best;
 }
 
+// The common case (no padding, no dilation, every window inside the input):
+// the window is a fixed block, unrolled, with no bounds checks. Same rule as
+// max_window_argmax: the first maximum in window order, the first NaN wins.
+template <PoolGeometry G>
+inline constexpr bool plain_max_window =
+    G.pad_h == 0 && G.pad_w == 0 && G.dilation_h == 1 && G.dilation_w == 1 &&
+    (G.out_h - 1) * G.stride_h + G.kernel_h <= G.in_h &&
+    (G.out_w - 1) * G.stride_w + G.kernel_w <= G.in_w;
+
+template <PoolGeometry G>
+[[gnu::always_inline]] inline std::size_t plain_window_argmax(const float* plane, std::size_t oh,
+                                                             std::size_t ow) {
+  const std::size_t base = oh * G.stride_h * G.in_w + ow * G.stride_w;
+  std::size_t best = base;
+  float m = plane[base];
+#pragma GCC unroll 16
+  for (std::size_t k = 1; k < G.kernel_h * G.kernel_w; ++k) {
+    const std::size_t i = base + (k / G.kernel_w) * G.in_w + k % G.kernel_w;
+    const float v = plane[i];
+    // once m is NaN nothing replaces it (v > NaN is false; m == m is false)
+    const bool take = (v > m || v != v) && m == m;
+    best = take ? i : best;
+    m = take ? v : m;
+  }
+  return best;
+}
+
 template <PoolGeometry G>
 void max_pool_forward(const float* x, float* y, std::size_t batch) {
+  if constexpr (plain_max_window<G>) {
+    for (std::size_t p = 0; p < batch * G.channels; ++p) {
+      const float* xp = x + p * G.in_plane();
+      float* yp = y + p * G.out_plane();
+      for (std::size_t oh = 0; oh < G.out_h; ++oh)
+        for (std::size_t ow = 0; ow < G.out_w; ++ow) {
+          const float* w = xp + oh * G.stride_h * G.in_w + ow * G.stride_w;
+          float m = w[0];
+#pragma GCC unroll 16
+          for (std::size_t k = 1; k < G.kernel_h * G.kernel_w; ++k) {
+            const float v = w[(k / G.kernel_w) * G.in_w + k % G.kernel_w];
+            m = ((v > m || v != v) && m == m) ? v : m;
+          }
+          yp[oh * G.out_w + ow] = m;
+        }
+    }
+    return;
+  }
   for (std::size_t p = 0; p < batch * G.channels; ++p) {
     const float* xp = x + p * G.in_plane();
     float* yp = y + p * G.out_plane();
@@ -65,6 +110,18 @@ void max_pool_forward(const float* x, float* y, std::size_t batch) {
 
 template <PoolGeometry G>
 void max_pool_backward(const float* x, const float* dy, float* dx, std::size_t batch) {
+  if constexpr (plain_max_window<G>) {
+    for (std::size_t p = 0; p < batch * G.channels; ++p) {
+      const float* xp = x + p * G.in_plane();
+      const float* dyp = dy + p * G.out_plane();
+      float* dxp = dx + p * G.in_plane();
+      for (std::size_t i = 0; i < G.in_plane(); ++i) dxp[i] = 0.0f;
+      for (std::size_t oh = 0; oh < G.out_h; ++oh)
+        for (std::size_t ow = 0; ow < G.out_w; ++ow)
+          dxp[plain_window_argmax<G>(xp, oh, ow)] += dyp[oh * G.out_w + ow];
+    }
+    return;
+  }
   for (std::size_t p = 0; p < batch * G.channels; ++p) {
     const float* xp = x + p * G.in_plane();
     const float* dyp = dy + p * G.out_plane();
