@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "ctcnn/core/simd.hpp"
+
 namespace ctcnn::kernels {
 
 struct relu_fn {
@@ -41,6 +43,27 @@ template <class Fn>
 void elementwise_backward(const float* x, const float* y, const float* dy, float* dx,
                           std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) dx[i] = Fn::backward(x[i], y[i], dy[i]);
+}
+
+// ReLU in whole vectors (GCC does not vectorise the select on its own because of
+// NaN): max(x, 0) is exactly x > 0 ? x : 0, NaN and -0 included (MAXPS returns
+// its second operand when the operands are unordered or both zero).
+template <>
+inline void elementwise_forward<relu_fn>(const float* x, float* y, std::size_t count) {
+  constexpr std::size_t L = simd::lanes;
+  const std::size_t whole = count / L * L;
+  for (std::size_t i = 0; i < whole; i += L)
+    simd::store(y + i, simd::max(simd::load(x + i), simd::zero()));
+  for (std::size_t i = whole; i < count; ++i) y[i] = relu_fn::forward(x[i]);
+}
+template <>
+inline void elementwise_backward<relu_fn>(const float* /*x*/, const float* y, const float* dy,
+                                          float* dx, std::size_t count) {
+  constexpr std::size_t L = simd::lanes;
+  const std::size_t whole = count / L * L;
+  for (std::size_t i = 0; i < whole; i += L)
+    simd::store(dx + i, simd::where_positive(simd::load(y + i), simd::load(dy + i)));
+  for (std::size_t i = whole; i < count; ++i) dx[i] = relu_fn::backward(0.0f, y[i], dy[i]);
 }
 
 }  // namespace ctcnn::kernels

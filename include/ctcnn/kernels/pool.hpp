@@ -110,6 +110,32 @@ void max_pool_forward(const float* x, float* y, std::size_t batch) {
 
 template <PoolGeometry G>
 void max_pool_backward(const float* x, const float* dy, float* dx, std::size_t batch) {
+  if constexpr (plain_max_window<G> && G.stride_h == G.kernel_h && G.stride_w == G.kernel_w) {
+    // Windows tile the input without overlap: each element is written once (its
+    // window's gradient or 0) instead of zeroing the plane and adding into it.
+    constexpr std::size_t covered_h = G.out_h * G.kernel_h, covered_w = G.out_w * G.kernel_w;
+    for (std::size_t p = 0; p < batch * G.channels; ++p) {
+      const float* xp = x + p * G.in_plane();
+      const float* dyp = dy + p * G.out_plane();
+      float* dxp = dx + p * G.in_plane();
+      for (std::size_t oh = 0; oh < G.out_h; ++oh) {
+        for (std::size_t ow = 0; ow < G.out_w; ++ow) {
+          const std::size_t best = plain_window_argmax<G>(xp, oh, ow);
+          const float g = dyp[oh * G.out_w + ow];
+          const std::size_t base = oh * G.kernel_h * G.in_w + ow * G.kernel_w;
+#pragma GCC unroll 16
+          for (std::size_t k = 0; k < G.kernel_h * G.kernel_w; ++k) {
+            const std::size_t i = base + (k / G.kernel_w) * G.in_w + k % G.kernel_w;
+            dxp[i] = i == best ? g : 0.0f;
+          }
+        }
+        for (std::size_t r = oh * G.kernel_h; r < (oh + 1) * G.kernel_h; ++r)
+          for (std::size_t c = covered_w; c < G.in_w; ++c) dxp[r * G.in_w + c] = 0.0f;
+      }
+      for (std::size_t i = covered_h * G.in_w; i < G.in_plane(); ++i) dxp[i] = 0.0f;
+    }
+    return;
+  }
   if constexpr (plain_max_window<G>) {
     for (std::size_t p = 0; p < batch * G.channels; ++p) {
       const float* xp = x + p * G.in_plane();
