@@ -10,7 +10,7 @@ last partial batch dropped), the last 10,000 validate, pixels (p/255 - 0.2860)/0
     /usr/bin/python3 scripts/pytorch_lenet.py train [--epochs 3] [--threads 2] [--seed 0] [--data DIR]
     /usr/bin/python3 scripts/pytorch_lenet.py check WEIGHTS.safetensors [--threads 2] [--data DIR]
 
-`train` prints per-epoch training seconds, images/s, validation accuracy and the final test
+`train` prints per-epoch training seconds (wall clock and process CPU time), images/s, validation accuracy and the final test
 accuracy. `check` loads a ctcnn weights file with load_state_dict(strict=True) into the same
 nn.Sequential and prints its test accuracy (the safetensors parser is the 20 lines below, so no
 `safetensors` package is needed). Use Debian's /usr/bin/python3 (python3-torch 1.13).
@@ -99,7 +99,7 @@ def train(args):
           f"{args.epochs} epoch(s), {steps} steps per epoch")
     for epoch in range(1, args.epochs + 1):
         order = torch.randperm(len(tr_x), generator=shuffle)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         total = 0.0
         for s in range(steps):
             idx = order[s * args.batch:(s + 1) * args.batch]
@@ -108,10 +108,10 @@ def train(args):
             loss.backward()
             opt.step()
             total += loss.item()
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         val = accuracy(model, va_x, va_y)
         print(f"epoch {epoch}/{args.epochs}: train loss {total / steps:.4f} | val acc {100 * val:.2f}% | "
-              f"{seconds:.1f} s, {steps * args.batch / seconds:.0f} img/s", flush=True)
+              f"{seconds:.1f} s (CPU {cpu:.1f} s), {steps * args.batch / seconds:.0f} img/s", flush=True)
     print(f"test accuracy {100 * accuracy(model, test_x, test_y):.2f}%")
 
 

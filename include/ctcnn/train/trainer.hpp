@@ -30,7 +30,8 @@
 // epoch, images per second. Otherwise (a log file, a pipe, a test's
 // ostringstream) plain lines, lines_per_epoch of them per epoch. Each epoch ends
 // with a summary line: training loss and accuracy, validation loss and accuracy,
-// training seconds and images per second.
+// training seconds (wall clock, and the process's CPU time over the same span)
+// and images per second.
 //
 // Non-finite values: a NaN or infinite loss, gradient (options.check_gradients)
 // or updated parameter stops training at once with a message naming the epoch
@@ -49,6 +50,7 @@
 #include <bit>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -341,6 +343,7 @@ FitResult fit(Net& net, Opt& optimizer, const Loss& loss, const io::ImageDataset
     loader.start_epoch(epoch);
     progress.start_epoch(epoch + 1, options.epochs, steps);
     const auto epoch_start = dt::clock::now();
+    const std::clock_t epoch_cpu_start = std::clock();
     double loss_sum = 0.0;
     std::size_t correct = 0;
     for (std::size_t step = 0; step < steps; ++step) {
@@ -377,6 +380,7 @@ FitResult fit(Net& net, Opt& optimizer, const Loss& loss, const io::ImageDataset
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.epoch_seconds = dt::seconds_since(epoch_start);
+    const double cpu_seconds = static_cast<double>(std::clock() - epoch_cpu_start) / CLOCKS_PER_SEC;
     m.train_loss = loss_sum / static_cast<double>(steps);
     m.train_acc = static_cast<double>(correct) / static_cast<double>(steps * Batch);
     m.images_per_second = m.epoch_seconds > 0 ? static_cast<double>(steps * Batch) / m.epoch_seconds : 0.0;
@@ -393,7 +397,10 @@ FitResult fit(Net& net, Opt& optimizer, const Loss& loss, const io::ImageDataset
                     eval.seconds);
       out << line;
     }
-    std::snprintf(line, sizeof line, " | %.1f s, %.0f img/s\n", m.epoch_seconds, m.images_per_second);
+    // CPU time beside wall time: their ratio shows how busy the threads were
+    // (and, on a shared machine, how much of it the run got).
+    std::snprintf(line, sizeof line, " | %.1f s (CPU %.1f s), %.0f img/s\n", m.epoch_seconds,
+                  cpu_seconds, m.images_per_second);
     out << line << std::flush;
     result.history.push_back(m);
     if (write_files) {
