@@ -211,7 +211,7 @@ TEST_CASE("shuffling is unbiased: all 6 orders of 3 samples are equally likely",
   for (const auto& [order, n] : counts) CHECK(std::abs(n - 1000) < 145);
 }
 
-TEST_CASE("batches are filled with normalised images and labels; the last batch is dropped or padded",
+TEST_CASE("batches are filled with normalised images and labels, and the last batch is dropped or padded",
           "[dataset][loader]") {
   const auto set = synthetic_set(21, 2, 3, 8);
   const io::Normalization norm{0.5f, 0.25f};

@@ -125,7 +125,7 @@ TEST_CASE("a short run learns, and the same seed gives bit-identical weights", "
   CHECK(bits(*c.net) != bits(*d.net));
 }
 
-TEST_CASE("progress: plain lines off a terminal, a bar redrawn with \\r when asked", "[trainer][progress]") {
+TEST_CASE("progress: plain lines off a terminal, a bar redrawn in place when asked", "[trainer][progress]") {
   Run a;
   auto o = a.options(1);
   o.lines_per_epoch = 4;
