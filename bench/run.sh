@@ -8,6 +8,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build-bench}"
 reps="${REPS:-3}"
+# Threads that wait at a barrier sleep instead of spinning: on a shared machine
+# a spinning thread holds a core that its partner needs (measured here: the
+# 2-thread figures fell 10x under load with the default, active spinning).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCTCNN_BUILD_BENCHMARKS=ON \
       -DCTCNN_BUILD_TESTS=OFF -DCTCNN_BUILD_EXAMPLES=OFF > "$build/cmake.log"
