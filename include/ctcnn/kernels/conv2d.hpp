@@ -788,9 +788,11 @@ inline void column_weight_grad(const float* x, const float* dy, float* dw, std::
   }
 }
 
+// Same trade as forward: channel lanes transpose dy (about a cycle per element),
+// which columns avoid; that decides it when C*KH*KW is small (S3, S6).
 template <ConvGeometry G>
 constexpr Lanes weight_grad_lanes() {
-  if (ColumnWeightGradPlan<G>::possible && lane_use(G.out_w) > lane_use(G.out_c))
+  if (ColumnWeightGradPlan<G>::possible && column_cost<G>() < channel_cost<G>())
     return Lanes::columns;
   if (WeightGradPlan<G>::fits) return Lanes::channels;
   return Lanes::generic;
