@@ -115,4 +115,37 @@ using vec = float __attribute__((vector_size(16)));
 
 constexpr std::size_t vectors_for(std::size_t n) { return (n + lanes - 1) / lanes; }
 
+// Sum of n floats accumulated in double, in a fixed order: for long reductions
+// (a bias gradient over every position of a batch) whose float sum would drift.
+inline double sum_in_double(const float* p, std::size_t n) {
+  std::size_t i = 0;
+  double total = 0.0;
+#if defined(__AVX512F__)
+  __m512d a = _mm512_setzero_pd(), b = _mm512_setzero_pd();
+  for (const std::size_t whole = n / 16 * 16; i < whole; i += 16) {
+    a = _mm512_add_pd(a, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p + i)));
+    b = _mm512_add_pd(b, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p + i + 8)));
+  }
+  alignas(64) double lanes_out[8];
+  _mm512_store_pd(lanes_out, _mm512_add_pd(a, b));
+  for (double v : lanes_out) total += v;
+#elif defined(__AVX2__) && defined(__FMA__)
+  __m256d a = _mm256_setzero_pd(), b = _mm256_setzero_pd();
+  for (const std::size_t whole = n / 8 * 8; i < whole; i += 8) {
+    a = _mm256_add_pd(a, _mm256_cvtps_pd(_mm_loadu_ps(p + i)));
+    b = _mm256_add_pd(b, _mm256_cvtps_pd(_mm_loadu_ps(p + i + 4)));
+  }
+  alignas(32) double lanes_out[4];
+  _mm256_store_pd(lanes_out, _mm256_add_pd(a, b));
+  for (double v : lanes_out) total += v;
+#else
+  double a[4] = {0.0, 0.0, 0.0, 0.0};
+  for (const std::size_t whole = n / 4 * 4; i < whole; i += 4)
+    for (std::size_t k = 0; k < 4; ++k) a[k] += p[i + k];
+  total = (a[0] + a[1]) + (a[2] + a[3]);
+#endif
+  for (; i < n; ++i) total += p[i];
+  return total;
+}
+
 }  // namespace ctcnn::simd

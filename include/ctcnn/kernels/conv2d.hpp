@@ -645,19 +645,17 @@ struct WeightGradPlan {
   static constexpr bool fits = band_size + dyt_size + dw_size <= stack_floats;
 };
 
-// db[o] += sum of dy over every position of channel o, every sample.
+// db[o] += sum of dy over every position of channel o, every sample, summed in
+// double: the sum runs over N*OH*OW values that largely cancel.
 template <ConvGeometry G>
 inline void bias_grad(const float* dy, float* db, std::size_t batch) {
-  constexpr std::size_t plane = G.out_h * G.out_w, L = simd::lanes;
-  for (std::size_t n = 0; n < batch; ++n)
-    for (std::size_t o = 0; o < G.out_c; ++o) {
-      const float* p = dy + (n * G.out_c + o) * plane;
-      simd::vec acc = simd::zero();
-      std::size_t i = 0;
-      for (; i + L <= plane; i += L) acc = simd::add(acc, simd::load(p + i));
-      if constexpr (plane % L != 0) acc = simd::add(acc, simd::load_first(p + i, plane % L));
-      db[o] += simd::reduce_add(acc);
-    }
+  constexpr std::size_t plane = G.out_h * G.out_w;
+  for (std::size_t o = 0; o < G.out_c; ++o) {
+    double acc = 0.0;
+    for (std::size_t n = 0; n < batch; ++n)
+      acc += simd::sum_in_double(dy + (n * G.out_c + o) * plane, plane);
+    db[o] += static_cast<float>(acc);
+  }
 }
 
 template <ConvGeometry G, std::size_t OB>
