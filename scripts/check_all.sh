@@ -3,8 +3,9 @@
 #   gcc    g++, Release, warnings as errors, all tests
 #   clang  clang++, Release, warnings as errors, all tests
 #   asan   g++, AddressSanitizer + UndefinedBehaviorSanitizer, all tests
-# Each runs scripts/test.sh in its own build directory and logs to <dir>.log;
-# the script goes on after a failure and prints one line per build at the end.
+# Each runs scripts/test.sh in its own build directory and logs to
+# <dir>/check_all.log; the script goes on after a failure and prints one line
+# per build at the end.
 #
 #   bash scripts/check_all.sh [gcc] [clang] [asan]     (default: all three)
 # Environment: CTCNN_BUILD_PREFIX (default: build-check), so build-check-gcc etc.
@@ -30,7 +31,8 @@ for name in "${builds[@]}"; do
     *) echo "unknown build '$name' (gcc, clang, asan)" >&2; exit 2 ;;
   esac
   dir=$prefix-$name
-  log=$dir.log
+  log=$dir/check_all.log
+  mkdir -p "$dir"
   echo "== $name: $dir (log: $log)"
   start=$SECONDS
   # Leak checking stays on; stack traces of UBSan reports help find the line.
@@ -48,9 +50,10 @@ done
 echo
 failed=0
 for name in "${builds[@]}"; do
-  warnings=$(grep -c 'warning:' "$prefix-$name.log" || true)
+  # "[-Wfoo]" ends a warning, "[-Werror=foo]" one that warnings-as-errors stopped.
+  warnings=$(grep -cE '(warning|error): .*\[-W' "$prefix-$name/check_all.log" || true)
   printf '%-6s %-7s %5ss  %s compiler warnings  (%s)\n' "$name" "${status[$name]}" \
-    "${seconds[$name]}" "$warnings" "$prefix-$name.log"
+    "${seconds[$name]}" "$warnings" "$prefix-$name/check_all.log"
   [[ ${status[$name]} == passed ]] || failed=1
 done
 exit $failed

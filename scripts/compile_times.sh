@@ -45,14 +45,15 @@ done < <(cmake -DJSON="$root/$build/compile_commands.json" -P "$work/commands.cm
 # (or its own, if it has one) and print a table row.
 measure() {
   local label=$1 layers=$2 source=$3 template=$root/examples/lenet5.cpp
-  local command=${commands[$source]:-}
+  local command=${commands[$source]:-} dir=${dirs[$source]:-}
   if [[ -z $command ]]; then
     command=${commands[$template]}
     command=${command//$template/$source}
+    dir=${dirs[$template]}
   fi
   # Write the object file into the scratch directory, not into the build.
-  command=$(sed -E 's/ -o [^ ]+/ -o compile_times\/out.o/' <<<"$command")
-  (cd "$root/$build" && /usr/bin/time -v -o "$work/time.txt" bash -c "$command" >"$work/log.txt" 2>&1) || {
+  command=$(sed -E "s| -o [^ ]+| -o $work/out.o|" <<<"$command")
+  (cd "$dir" && /usr/bin/time -v -o "$work/time.txt" bash -c "$command" >"$work/log.txt" 2>&1) || {
     echo "| $label | $layers | failed: see $work/log.txt | | |"
     return
   }

@@ -4,7 +4,6 @@
 #include <catch2/catch.hpp>
 
 #include <cstddef>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -90,15 +89,21 @@ std::vector<Expected> walk(std::vector<std::size_t> shape, const std::vector<Ref
         break;
     }
     e.elements = 1;
-    e.shape = "(";
+    std::ostringstream text;
+    text << '(';
     for (std::size_t i = 0; i < shape.size(); ++i) {
-      e.shape += (i ? ", " : "") + std::to_string(shape[i]);
+      text << (i ? ", " : "") << shape[i];
       e.elements *= shape[i];
     }
-    e.shape += ")";
-    e.rf = global ? "global"
-                  : std::to_string(rf) + "x" + std::to_string(rf) + ", jump " +
-                        std::to_string(jump);
+    text << ')';
+    e.shape = text.str();
+    std::ostringstream field;
+    if (global) {
+      field << "global";
+    } else {
+      field << rf << 'x' << rf << ", jump " << jump;
+    }
+    e.rf = field.str();
     rows.push_back(e);
   }
   return rows;
@@ -110,7 +115,6 @@ std::vector<std::vector<std::string>> table_rows(const std::string& text) {
   std::vector<std::vector<std::string>> rows;
   std::string line;
   int rules = 0;
-  const std::regex gap(" {2,}");
   while (std::getline(in, line)) {
     if (line.rfind("===", 0) == 0) {
       ++rules;
@@ -118,9 +122,14 @@ std::vector<std::vector<std::string>> table_rows(const std::string& text) {
     }
     if (line.rfind("---", 0) == 0) break;
     if (rules == 0) continue;  // the header row follows the first rule
-    const std::string trimmed = line.substr(line.find_first_not_of(' '));
-    rows.emplace_back(std::sregex_token_iterator(trimmed.begin(), trimmed.end(), gap, -1),
-                      std::sregex_token_iterator());
+    std::vector<std::string> cells;
+    std::size_t pos = line.find_first_not_of(' ');
+    while (pos != std::string::npos) {
+      const std::size_t gap = line.find("  ", pos);
+      cells.push_back(line.substr(pos, gap == std::string::npos ? gap : gap - pos));
+      pos = gap == std::string::npos ? gap : line.find_first_not_of(' ', gap);
+    }
+    rows.push_back(cells);
   }
   return rows;
 }
