@@ -154,6 +154,31 @@ TEST_CASE("LeNet-5: inference forward(x) equals the workspace forward",
   }
 }
 
+// 8 MB per activation: two stack buffers of that size would overflow an 8 MB
+// stack (the main thread's default) and a 2-8 MB OpenMP worker stack.
+struct LargeActivations : cn::Sequential<cn::Input<8, 512, 512>, cn::Conv2d<8, 1>, cn::ReLU,
+                                         cn::MaxPool2d<2>> {};
+
+template <std::size_t N>
+void check_large_inference() {
+  using Out = cn::Tensor<cn::batched_t<N, LargeActivations::output_shape_t>>;
+  auto net = std::make_unique<LargeActivations>();
+  init_parameters(*net, 3);
+  const auto x = random_input<N, LargeActivations>(10 + N);
+  auto ws = cn::make_workspace<N>(*net);
+  const auto& y_ws = net->forward(*x, *ws);
+  const std::unique_ptr<Out> y(new Out(net->forward(*x)));  // 2 MB a sample: not on the stack
+  ct::check_close("y", ct::values(*y), ct::values(y_ws), same_values);
+  // A second call reuses the buffers of the first.
+  const std::unique_ptr<Out> again(new Out(net->forward(*x)));
+  ct::check_close("y again", ct::values(*again), ct::values(y_ws), same_values);
+}
+
+TEST_CASE("inference forward(x) of a network with 8 MB activations", "[sequential][inference]") {
+  SECTION("one sample") { check_large_inference<1>(); }
+  SECTION("a batch of 3 (one chunk per sample, across threads)") { check_large_inference<3>(); }
+}
+
 // ---- gradients ---------------------------------------------------------------------
 
 TEST_CASE("LeNet-5: backward accumulates across calls, zero_grad resets",

@@ -422,35 +422,66 @@ struct Sequential<Input<InDims...>, Specs...> {
         grads + parameter_offset<I>, count);
   }
 
-  // Inference in chunks through two stack buffers sized for the largest layer.
+  // Inference in chunks through two buffers sized for the largest layer: on the
+  // stack while they are small (up to 1 MB together), else allocated once per
+  // thread and kept for the thread's later calls, so a network with large
+  // activations neither overflows a stack nor allocates on every call.
   static constexpr std::size_t infer_chunk =
       std::max<std::size_t>(1, (std::size_t{1} << 15) / max_activation_size);
+  static constexpr std::size_t infer_buffer_floats = infer_chunk * max_activation_size;
+  static constexpr bool infer_on_stack = 2 * infer_buffer_floats * sizeof(float) <= (std::size_t{1} << 20);
+  static float* infer_heap_buffers() {
+    struct alignas(64) Line {
+      float values[16];
+    };
+    thread_local const std::unique_ptr<Line[]> lines(new Line[(2 * infer_buffer_floats + 15) / 16]);
+    return lines[0].values;
+  }
   // Chunks are independent (each sample's result does not depend on the chunk
   // it is in), so they are spread over threads, each with its own buffers.
   void infer(const float* x, float* y, std::size_t batch) const {
     const std::size_t chunks = (batch + infer_chunk - 1) / infer_chunk;
     if (chunks <= 1) {  // no parallel region: it would cost more than a small batch
-      alignas(64) float ping[infer_chunk * max_activation_size];
-      alignas(64) float pong[infer_chunk * max_activation_size];
-      infer_chunk_layers(x, y, batch, ping, pong, std::make_index_sequence<layer_count>{});
+      infer_with_buffers<false>(x, y, batch, 1);
       return;
     }
 #ifdef _OPENMP
 #pragma omp parallel
 #endif
-    {
-      alignas(64) float ping[infer_chunk * max_activation_size];
-      alignas(64) float pong[infer_chunk * max_activation_size];
+    infer_with_buffers<true>(x, y, batch, chunks);
+  }
+  template <bool InParallelRegion>
+  void infer_with_buffers(const float* x, float* y, std::size_t batch, std::size_t chunks) const {
+    if constexpr (infer_on_stack) {
+      alignas(64) float ping[infer_buffer_floats];
+      alignas(64) float pong[infer_buffer_floats];
+      infer_chunks<InParallelRegion>(x, y, batch, chunks, ping, pong);
+    } else {
+      float* buffers = infer_heap_buffers();
+      infer_chunks<InParallelRegion>(x, y, batch, chunks, buffers, buffers + infer_buffer_floats);
+    }
+  }
+  // In infer's parallel region the chunks are shared out among its threads.
+  // Otherwise this thread runs them all: no worksharing construct, which would
+  // bind to a parallel region of the caller's.
+  template <bool InParallelRegion>
+  void infer_chunks(const float* x, float* y, std::size_t batch, std::size_t chunks, float* ping,
+                    float* pong) const {
+    if constexpr (InParallelRegion) {
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
-      for (std::size_t c = 0; c < chunks; ++c) {
-        const std::size_t start = c * infer_chunk;
-        const std::size_t count = std::min(infer_chunk, batch - start);
-        infer_chunk_layers(x + start * input_shape_t::size, y + start * output_shape_t::size,
-                           count, ping, pong, std::make_index_sequence<layer_count>{});
-      }
+      for (std::size_t c = 0; c < chunks; ++c) infer_one_chunk(x, y, batch, c, ping, pong);
+    } else {
+      for (std::size_t c = 0; c < chunks; ++c) infer_one_chunk(x, y, batch, c, ping, pong);
     }
+  }
+  void infer_one_chunk(const float* x, float* y, std::size_t batch, std::size_t c, float* ping,
+                       float* pong) const {
+    const std::size_t start = c * infer_chunk;
+    const std::size_t count = std::min(infer_chunk, batch - start);
+    infer_chunk_layers(x + start * input_shape_t::size, y + start * output_shape_t::size, count, ping,
+                       pong, std::make_index_sequence<layer_count>{});
   }
   template <std::size_t... I>
   void infer_chunk_layers(const float* x, float* y, std::size_t count, float* ping, float* pong,
