@@ -34,15 +34,15 @@ std::vector<float> random_parameters(std::mt19937& rng, std::size_t in, std::siz
   return p;
 }
 
-void run(const ref::LayerFns& l, bool bias, const std::string& name, std::uint32_t seed) {
+void run(const ref::LayerFns& l, bool bias, const std::string& name, std::uint32_t seed,
+         std::size_t batch) {
   const std::size_t in = l.in_size, out = l.out_size;
-  INFO(name << " | seed " << seed);
+  INFO(name << " | batch " << batch << " | seed " << seed);
   std::mt19937 rng(seed);
   const std::vector<float> p = random_parameters(rng, in, out, bias);
   const std::vector<float> w(p.begin(), p.begin() + static_cast<long>(in * out));
   const std::vector<float> b(p.begin() + static_cast<long>(in * out), p.end());
 
-  constexpr std::size_t batch = 3;
   const std::vector<float> x = ref::uniform(rng, batch * in);
   ref::require_close(ref::forward(l, x, p, batch), ref::linear_forward(x, w, b, bias, batch, in, out),
                      ref::forward_tolerance, "y vs reference");
@@ -63,14 +63,14 @@ void run(const ref::LayerFns& l, bool bias, const std::string& name, std::uint32
 }
 
 template <class Spec, std::size_t In, std::size_t Out, bool Bias>
-void check(std::uint32_t seed) {
+void check(std::uint32_t seed, std::size_t batch = 3) {
   using L = typename Spec::template bind<cn::Shape<In>>;
   STATIC_REQUIRE(Spec::template accepts<cn::Shape<In>>);
   STATIC_REQUIRE(std::is_same_v<typename L::output_shape, cn::Shape<Out>>);
   STATIC_REQUIRE(L::parameter_count == In * Out + (Bias ? Out : 0));
   STATIC_REQUIRE(L::has_bias == Bias);
   STATIC_REQUIRE(L::macs == In * Out);
-  run(ref::layer_fns<L>(), Bias, L::describe(), seed);
+  run(ref::layer_fns<L>(), Bias, L::describe(), seed, batch);
 }
 
 }  // namespace
@@ -82,6 +82,20 @@ TEST_CASE("linear forward and backward", "[linear][forward][backward]") {
   check<cn::Linear<13>, 33, 13, true>(7003);
   check<cn::Linear<4, cn::InFeatures<6>>, 6, 4, true>(7004);
   check<cn::Linear<10>, 84, 10, true>(7005);
+}
+
+// The kernel tiles 4 samples x 4 rows (tails of either), with vectors along In
+// (a tail when In is not a multiple of the vector width): a batch of 9 runs two
+// whole sample tiles and a tail of one; LeNet-5's 400 -> 120 -> 84 -> 10 and
+// the teaching ConvNet's 12800 -> 10 are among the shapes.
+TEST_CASE("linear forward and backward over whole register tiles", "[linear][forward][backward]") {
+  check<cn::Linear<120>, 400, 120, true>(7300, 9);
+  check<cn::Linear<84>, 120, 84, true>(7301, 9);
+  check<cn::Linear<10>, 84, 10, true>(7302, 9);
+  check<cn::Linear<10>, 12800, 10, true>(7303, 5);
+  check<cn::Linear<17, cn::NoBias>, 64, 17, false>(7304, 8);
+  check<cn::Linear<16>, 16, 16, true>(7305, 4);
+  check<cn::Linear<3>, 1, 3, true>(7306, 9);
 }
 
 TEST_CASE("linear without bias forward and backward", "[linear][forward][backward]") {
