@@ -46,6 +46,20 @@ using RowCases = std::tuple<
     Case<cn::Conv2d<3, cn::Kernel{2, 3}, cn::Stride<1, 2>, cn::Padding<1>>,
          pad(stride(spec(2, 4, 50, 3, 2, 3), 1, 2), 1, 1, 1, 1)>>;
 
+// Strides above 1 with many channels: backward-data splits dx into stride_h x
+// stride_w phases, each a stride-1 convolution of dy with some of the taps (a
+// phase that reads before dy's start, phases that no tap reaches, dilation sharing
+// a factor with the stride, rectangular strides).
+using StridedCases = std::tuple<
+    Case<cn::Conv2d<36, 3, cn::Stride<2>, cn::Padding<1>>, pad(stride(spec(20, 9, 10, 36, 3, 3), 2, 2), 1, 1, 1, 1)>,
+    Case<cn::Conv2d<18, 2, cn::Stride<2>, cn::Padding<1>, cn::NoBias>,
+         no_bias(pad(stride(spec(17, 7, 8, 18, 2, 2), 2, 2), 1, 1, 1, 1))>,
+    Case<cn::Conv2d<20, 4, cn::Stride<3>, cn::Padding<2>, cn::Dilation<2>>,
+         dilate(pad(stride(spec(18, 11, 12, 20, 4, 4), 3, 3), 2, 2, 2, 2), 2, 2)>,
+    Case<cn::Conv2d<16, 1, cn::Stride<2>>, stride(spec(24, 7, 7, 16, 1, 1), 2, 2)>,
+    Case<cn::Conv2d<24, cn::Kernel{3, 5}, cn::Stride<2, 3>, cn::Padding<1, 2>>,
+         pad(stride(spec(5, 9, 14, 24, 3, 5), 2, 3), 1, 1, 2, 2)>>;
+
 }  // namespace
 
 TEST_CASE("conv2d forward: LeNet-5's convolutions", "[conv2d][forward][wide]") { forward(list<LeNetCases>, 1100); }
@@ -54,3 +68,5 @@ TEST_CASE("conv2d forward: many channels", "[conv2d][forward][wide]") { forward(
 TEST_CASE("conv2d backward: many channels", "[conv2d][backward][wide]") { backward(list<ChannelCases>, 1250); }
 TEST_CASE("conv2d forward: long rows", "[conv2d][forward][wide]") { forward(list<RowCases>, 1300); }
 TEST_CASE("conv2d backward: long rows", "[conv2d][backward][wide]") { backward(list<RowCases>, 1350); }
+TEST_CASE("conv2d forward: strides with many channels", "[conv2d][forward][wide]") { forward(list<StridedCases>, 1400); }
+TEST_CASE("conv2d backward: strides with many channels", "[conv2d][backward][wide]") { backward(list<StridedCases>, 1450); }

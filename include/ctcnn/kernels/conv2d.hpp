@@ -281,14 +281,23 @@ inline void fill_band(const float* x, float* band, std::size_t ph0) {
   }
 }
 
+// Where a kernel's outputs go, in floats: from one channel to the next, one row
+// to the next, one column to the next. Dense (O, OH, OW) unless a stride-s
+// backward-data phase writes every s-th element of dx.
+struct OutLayout {
+  std::size_t plane, row, col;
+};
+template <ConvGeometry G>
+inline constexpr OutLayout dense_out{G.out_h * G.out_w, G.out_w, 1};
+
 // One register tile: R rows x TW columns x OB vectors of output channels.
 // x: the tile's top-left input (channel 0); wp/bp: packed weights/bias at the
 // tile's first channel; y: output at (oc0, oh0, ow0); oc_left: channels from oc0 on.
 // Channels [c0, c1): First starts from the bias, otherwise from the partial sums
 // (partial: positions x ocp, at the tile's first position and channel); Last
-// writes the output, otherwise the partial sums.
+// writes the output (laid out as Out), otherwise the partial sums.
 template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::size_t XRow,
-          std::size_t XChan, bool First, bool Last>
+          std::size_t XChan, bool First, bool Last, OutLayout Out>
 [[gnu::always_inline]] inline void channel_tile(const float* x, const float* wp, const float* bp,
                                                 float* y, std::size_t oc_left, float* partial,
                                                 std::size_t c0, std::size_t c1) {
@@ -296,7 +305,6 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
   constexpr std::size_t L = simd::lanes;
   constexpr std::size_t ocp = ChannelPlan<G>::ocp;
   constexpr std::size_t kk = G.kernel_h * G.kernel_w;
-  constexpr std::size_t plane = G.out_h * G.out_w;
   // partial row stride: one output row of positions
   auto part = [&](std::size_t i, std::size_t b) {
     return partial + ((i / TW) * G.out_w + i % TW) * ocp + b * L;
@@ -351,9 +359,44 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
     for (std::size_t b = 0; b < OB; ++b) simd::store(&scratch[i][b * L], acc[i][b]);
   const std::size_t oc_count = oc_left < OB * L ? oc_left : OB * L;
   for (std::size_t o = 0; o < oc_count; ++o) {
-    float* yo = y + o * plane;
+    float* yo = y + o * Out.plane;
 #pragma GCC unroll 64
-    for (std::size_t i = 0; i < R * TW; ++i) yo[(i / TW) * G.out_w + i % TW] = scratch[i][o];
+    for (std::size_t i = 0; i < R * TW; ++i) yo[(i / TW) * Out.row + (i % TW) * Out.col] = scratch[i][o];
+  }
+}
+
+// R output rows from oh0 on, every output channel. xt: input of the group's first
+// row (band or x in place); y: output at (oc 0, oh0, ow 0), laid out as Out.
+template <ConvGeometry G, OutLayout Out, std::size_t R>
+inline void channel_row_group(const float* xt, float* y, const float* wp, const float* bp,
+                              float* partial) {
+  using P = ChannelPlan<G>;
+  constexpr std::size_t L = simd::lanes;
+  // One pass over channels [c0, c1) for every channel block and column tile.
+  auto pass = [&]<bool First, bool Last>(std::size_t c0, std::size_t c1) {
+    for (std::size_t ob = 0; ob < P::ocv; ob += P::ob) {
+      const std::size_t oc0 = ob * L;
+      float* yt = y + oc0 * Out.plane;
+      const float* wt = wp + oc0;
+      const float* bt = bp + oc0;
+      float* pt = partial + oc0;
+      for (std::size_t ct = 0; ct + 1 < P::col_tiles; ++ct)
+        channel_tile<G, R, P::tw, P::ob, P::x_row, P::x_chan, First, Last, Out>(
+            xt + ct * P::tw * G.stride_w, wt, bt, yt + ct * P::tw * Out.col, G.out_c - oc0,
+            pt + ct * P::tw * P::ocp, c0, c1);
+      constexpr std::size_t last = (P::col_tiles - 1) * P::tw;
+      channel_tile<G, R, P::tw_tail, P::ob, P::x_row, P::x_chan, First, Last, Out>(
+          xt + last * G.stride_w, wt, bt, yt + last * Out.col, G.out_c - oc0, pt + last * P::ocp,
+          c0, c1);
+    }
+  };
+  if constexpr (P::c_blocks == 1) {
+    pass.template operator()<true, true>(0, G.in_c);
+  } else {
+    pass.template operator()<true, false>(0, P::c_block);
+    for (std::size_t cb = 1; cb + 1 < P::c_blocks; ++cb)
+      pass.template operator()<false, false>(cb * P::c_block, (cb + 1) * P::c_block);
+    pass.template operator()<false, true>((P::c_blocks - 1) * P::c_block, G.in_c);
   }
 }
 
@@ -362,8 +405,6 @@ template <ConvGeometry G>
 inline void channel_forward(const float* x, float* y, const float* wp, const float* bp,
                             std::size_t batch) {
   using P = ChannelPlan<G>;
-  constexpr std::size_t L = simd::lanes;
-  constexpr std::size_t plane = G.out_h * G.out_w;
   alignas(64) float band[P::band_size];
   alignas(64) float partial[P::partial_size];
   for (std::size_t n = 0; n < batch; ++n) {
@@ -377,32 +418,7 @@ inline void channel_forward(const float* x, float* y, const float* wp, const flo
         fill_band<G, P::band_h, G.padded_w()>(xn, band, oh0 * G.stride_h);
         xt = band;
       }
-      // One pass over channels [c0, c1) for every channel block and column tile.
-      auto pass = [&]<bool First, bool Last>(std::size_t c0, std::size_t c1) {
-        for (std::size_t ob = 0; ob < P::ocv; ob += P::ob) {
-          const std::size_t oc0 = ob * L;
-          float* yt = yn + oc0 * plane + oh0 * G.out_w;
-          const float* wt = wp + oc0;
-          const float* bt = bp + oc0;
-          float* pt = partial + oc0;
-          for (std::size_t ct = 0; ct + 1 < P::col_tiles; ++ct)
-            channel_tile<G, R, P::tw, P::ob, P::x_row, P::x_chan, First, Last>(
-                xt + ct * P::tw * G.stride_w, wt, bt, yt + ct * P::tw, G.out_c - oc0,
-                pt + ct * P::tw * P::ocp, c0, c1);
-          constexpr std::size_t last = (P::col_tiles - 1) * P::tw;
-          channel_tile<G, R, P::tw_tail, P::ob, P::x_row, P::x_chan, First, Last>(
-              xt + last * G.stride_w, wt, bt, yt + last, G.out_c - oc0, pt + last * P::ocp, c0,
-              c1);
-        }
-      };
-      if constexpr (P::c_blocks == 1) {
-        pass.template operator()<true, true>(0, G.in_c);
-      } else {
-        pass.template operator()<true, false>(0, P::c_block);
-        for (std::size_t cb = 1; cb + 1 < P::c_blocks; ++cb)
-          pass.template operator()<false, false>(cb * P::c_block, (cb + 1) * P::c_block);
-        pass.template operator()<false, true>((P::c_blocks - 1) * P::c_block, G.in_c);
-      }
+      channel_row_group<G, dense_out<G>, R>(xt, yn + oh0 * G.out_w, wp, bp, partial);
     };
     for (std::size_t rt = 0; rt < P::row_tiles_full; ++rt)
       row_group.template operator()<P::rows>(rt * P::rows);
@@ -609,6 +625,194 @@ constexpr bool backward_data_is_transposed_forward() {
          forward_lanes<transposed_geometry<G>()>() != Lanes::generic;
 }
 
+// ---- backward-data with stride > 1: one stride-1 convolution per phase ----
+// dx at padded coordinate t (t = ih + pad) receives dy[oh] * w[kh] wherever
+// t = s*oh + d*kh. Split t by its phase r = t mod s: only the taps with
+// d*kh = r (mod s) reach it; they run kh0, kh0 + s/g, ... (g = gcd(s, d)) and
+// their offsets m_j = (d*kh_j - r) / s step by d/g, so dx at t = s*q + r is
+//   sum_j dy[q - m_j] * w[kh_j],
+// a stride-1 correlation of dy with the phase's taps flipped (dilation d/g).
+// Each of the s_h*s_w phases runs the channel-lane forward tile over dy (dx's
+// channels in the lanes, dy's channels as the reduction) and writes every s-th
+// element of dx. dy is copied once per sample into a buffer with zero borders
+// wide enough that no phase needs padding; phases no tap reaches (kernel smaller
+// than the stride) are zeros. Zero padding only: the other modes would need the
+// gradient of the whole padded plane folded back.
+struct AxisPhase {
+  std::size_t taps;       // taps of this phase (0: its elements get zeros)
+  std::size_t first_tap;  // kh0
+  std::size_t tap_step;   // s/g, between consecutive taps in the kernel
+  std::size_t dil;        // d/g, between consecutive taps in dy
+  std::size_t count;      // dx elements of this phase along the axis
+  std::size_t out0;       // index of the first of them in dx
+  long base;              // dy index read by the first of them with the first (flipped) tap
+};
+
+constexpr std::size_t gcd_of(std::size_t a, std::size_t b) {
+  while (b != 0) {
+    const std::size_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+// Phase r of one axis: input extent `in`, kernel k, stride s, dilation d, padding
+// before `pad`.
+constexpr AxisPhase axis_phase(std::size_t in, std::size_t k, std::size_t s, std::size_t d,
+                               std::size_t pad, std::size_t r) {
+  AxisPhase p{};
+  const std::size_t g = gcd_of(s, d);
+  p.tap_step = s / g;
+  p.dil = d / g;
+  p.first_tap = k;
+  for (std::size_t kh = k; kh-- > 0;)
+    if (kh * d % s == r) p.first_tap = kh;
+  p.taps = p.first_tap < k ? (k - 1 - p.first_tap) / p.tap_step + 1 : 0;
+  // dx index ih = s*q + r - pad for q in [q_lo, q_hi]
+  const std::size_t q_lo = pad > r ? (pad - r + s - 1) / s : 0;
+  const bool any = in + pad >= r + 1 && (in + pad - 1 - r) / s >= q_lo;
+  p.count = any ? (in + pad - 1 - r) / s - q_lo + 1 : 0;
+  p.out0 = any ? s * q_lo + r - pad : 0;
+  const long m0 = p.taps > 0 ? static_cast<long>((p.first_tap * d - r) / s) : 0;
+  p.base = static_cast<long>(q_lo) - m0 -
+           static_cast<long>(p.taps > 0 ? (p.taps - 1) * p.dil : 0);
+  return p;
+}
+
+template <ConvGeometry G>
+struct PhasePlan {
+  static constexpr std::size_t sh = G.stride_h, sw = G.stride_w, phases = sh * sw;
+  static constexpr AxisPhase row(std::size_t r) {
+    return axis_phase(G.in_h, G.kernel_h, sh, G.dilation_h, G.pad_top, r);
+  }
+  static constexpr AxisPhase col(std::size_t r) {
+    return axis_phase(G.in_w, G.kernel_w, sw, G.dilation_w, G.pad_left, r);
+  }
+  static constexpr bool computed(const AxisPhase& a) { return a.taps > 0 && a.count > 0; }
+  // Zeros before dy (rows, columns) so that every phase reads from index 0 on,
+  // and the buffer extent that holds every phase's last read.
+  static constexpr std::pair<std::size_t, std::size_t> border(bool rows) {
+    const std::size_t s = rows ? sh : sw, n = rows ? G.out_h : G.out_w;
+    long before = 0;
+    for (std::size_t r = 0; r < s; ++r) {
+      const AxisPhase a = rows ? row(r) : col(r);
+      if (computed(a) && -a.base > before) before = -a.base;
+    }
+    long extent = before + static_cast<long>(n);
+    for (std::size_t r = 0; r < s; ++r) {
+      const AxisPhase a = rows ? row(r) : col(r);
+      if (!computed(a)) continue;
+      const long last = before + a.base + static_cast<long>(a.count - 1 + (a.taps - 1) * a.dil);
+      if (last + 1 > extent) extent = last + 1;
+    }
+    return {static_cast<std::size_t>(before), static_cast<std::size_t>(extent)};
+  }
+  static constexpr std::size_t top = border(true).first, hd = border(true).second;
+  static constexpr std::size_t left = border(false).first, wd = border(false).second;
+  static constexpr std::size_t dyp_size = G.out_c * hd * wd;
+  // Phase (rh, rw) as a forward geometry: input dy (O, hd, wd) in place, output
+  // the phase's (C, count_h, count_w) elements of dx.
+  static constexpr ConvGeometry geometry(std::size_t ph) {
+    const AxisPhase a = row(ph / sw), b = col(ph % sw);
+    return ConvGeometry{G.out_c, hd,    wd,    G.in_c, a.count, b.count, a.taps, b.taps,
+                        1,       1,     0,     0,      0,       0,       a.dil,  b.dil,
+                        PadKind::zeros, false};
+  }
+  static constexpr std::size_t ocp = ceil_div(G.in_c, simd::lanes) * simd::lanes;
+  // Packed weights of phase ph: (O, taps_h, taps_w, C padded), one phase after another.
+  static constexpr std::size_t packed_offset(std::size_t ph) {
+    std::size_t off = 0;
+    for (std::size_t p = 0; p < ph; ++p) off += G.out_c * row(p / sw).taps * col(p % sw).taps * ocp;
+    return off;
+  }
+  static constexpr std::size_t packed_size = packed_offset(phases);
+  template <std::size_t Ph>
+  static constexpr bool phase_fits() {
+    if constexpr (computed(row(Ph / sw)) && computed(col(Ph % sw)))
+      return ChannelPlan<geometry(Ph)>::partial_size <= stack_floats / 4;
+    else
+      return true;
+  }
+  template <std::size_t... Ph>
+  static constexpr bool phases_fit(std::index_sequence<Ph...>) {
+    return (phase_fits<Ph>() && ...);
+  }
+  static constexpr bool fits = dyp_size + packed_size <= stack_floats / 2 &&
+                               phases_fit(std::make_index_sequence<phases>{});
+};
+
+template <ConvGeometry G>
+constexpr bool backward_data_is_phased() {
+  const bool no_pad = G.pad_top == 0 && G.pad_bottom == 0 && G.pad_left == 0 && G.pad_right == 0;
+  return (G.stride_h > 1 || G.stride_w > 1) && (no_pad || G.pad_kind == PadKind::zeros) &&
+         PhasePlan<G>::fits;
+}
+
+// dx (N, C, H, W) = conv2d_transpose(dy (N, O, OH, OW), w (O, C, KH, KW)), stride > 1.
+template <ConvGeometry G>
+inline void phased_backward_data(const float* dy, float* dx, const float* w, std::size_t batch) {
+  using P = PhasePlan<G>;
+  constexpr std::size_t ocp = P::ocp, kk = G.kernel_h * G.kernel_w, plane = G.in_h * G.in_w;
+  constexpr OutLayout out{plane, P::sh * G.in_w, P::sw};
+  alignas(64) float packed[P::packed_size];
+  alignas(64) float dyp[P::dyp_size];
+  auto each_phase = [&](auto&& f) {
+    [&]<std::size_t... Ph>(std::index_sequence<Ph...>) {
+      (f.template operator()<Ph>(), ...);
+    }(std::make_index_sequence<P::phases>{});
+  };
+  each_phase([&]<std::size_t Ph>() {
+    constexpr AxisPhase a = P::row(Ph / P::sw), b = P::col(Ph % P::sw);
+    float* dst = packed + P::packed_offset(Ph);
+    for (std::size_t o = 0; o < G.out_c; ++o)
+      for (std::size_t jh = 0; jh < a.taps; ++jh)
+        for (std::size_t jw = 0; jw < b.taps; ++jw) {
+          const std::size_t kh = a.first_tap + (a.taps - 1 - jh) * a.tap_step;
+          const std::size_t kw = b.first_tap + (b.taps - 1 - jw) * b.tap_step;
+          float* d = dst + ((o * a.taps + jh) * b.taps + jw) * ocp;
+          for (std::size_t c = 0; c < G.in_c; ++c)
+            d[c] = w[(o * G.in_c + c) * kk + kh * G.kernel_w + kw];
+          for (std::size_t c = G.in_c; c < ocp; ++c) d[c] = 0.0f;
+        }
+  });
+  for (auto& v : dyp) v = 0.0f;
+  for (std::size_t n = 0; n < batch; ++n) {
+    for (std::size_t o = 0; o < G.out_c; ++o)
+      for (std::size_t oh = 0; oh < G.out_h; ++oh) {
+        const float* src = dy + ((n * G.out_c + o) * G.out_h + oh) * G.out_w;
+        float* d = dyp + (o * P::hd + P::top + oh) * P::wd + P::left;
+        for (std::size_t ow = 0; ow < G.out_w; ++ow) d[ow] = src[ow];
+      }
+    float* dxn = dx + n * G.in_size();
+    each_phase([&]<std::size_t Ph>() {
+      constexpr AxisPhase a = P::row(Ph / P::sw), b = P::col(Ph % P::sw);
+      float* y0 = dxn + a.out0 * G.in_w + b.out0;
+      if constexpr (a.count == 0 || b.count == 0) {
+        return;
+      } else if constexpr (a.taps == 0 || b.taps == 0) {
+        for (std::size_t c = 0; c < G.in_c; ++c)
+          for (std::size_t u = 0; u < a.count; ++u)
+            for (std::size_t v = 0; v < b.count; ++v) y0[c * out.plane + u * out.row + v * out.col] = 0.0f;
+      } else {
+        constexpr ConvGeometry Q = P::geometry(Ph);
+        using QP = ChannelPlan<Q>;
+        alignas(64) float partial[QP::partial_size];
+        const float* x0 = dyp + (P::top + a.base) * P::wd + (P::left + b.base);
+        const float* wp = packed + P::packed_offset(Ph);
+        for (std::size_t rt = 0; rt < QP::row_tiles_full; ++rt)
+          channel_row_group<Q, out, QP::rows>(x0 + rt * QP::rows * P::wd,
+                                              y0 + rt * QP::rows * out.row, wp, wp, partial);
+        if constexpr (QP::rows_tail > 0) {
+          constexpr std::size_t r0 = QP::row_tiles_full * QP::rows;
+          channel_row_group<Q, out, QP::rows_tail>(x0 + r0 * P::wd, y0 + r0 * out.row, wp, wp,
+                                                   partial);
+        }
+      }
+    });
+  }
+}
+
 // ---- backward-weights ----
 // Channel lanes: dw (C, KH, KW, O padded) accumulates, for every output row band,
 // the products of input values (broadcast) with vectors of dy over the output
@@ -810,6 +1014,8 @@ void conv2d_backward_data(const float* dy, float* dx, const float* w, std::size_
   if constexpr (conv_detail::backward_data_is_transposed_forward<G>()) {
     conv_detail::forward_dispatch<conv_detail::transposed_geometry<G>(), true>(dy, dx, w, nullptr,
                                                                                batch);
+  } else if constexpr (conv_detail::backward_data_is_phased<G>()) {
+    conv_detail::phased_backward_data<G>(dy, dx, w, batch);
   } else {
     conv2d_backward_data_generic<G>(dy, dx, w, batch);
   }
