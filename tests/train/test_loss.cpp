@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "ctcnn/core/tensor.hpp"
@@ -99,7 +100,9 @@ TEST_CASE("CrossEntropyLoss matches PyTorch, with and without label smoothing", 
     require_all_close(dlogits, f.to_f32("ce.dlogits", {4, 6}), 24, golden_abs, golden_rel);
   }
   SECTION("label_smoothing 0.1") {
-    const float loss = ctcnn::CrossEntropyLoss{.label_smoothing = 0.1f}(logits, targets, dlogits);
+    // Through the short name CrossEntropy, the same type.
+    STATIC_REQUIRE(std::is_same_v<ctcnn::CrossEntropy, ctcnn::CrossEntropyLoss>);
+    const float loss = ctcnn::CrossEntropy{.label_smoothing = 0.1f}(logits, targets, dlogits);
     CHECK(close(loss, f.to_f32("ce_ls.loss", {})[0], golden_abs, golden_rel));
     require_all_close(dlogits, f.to_f32("ce_ls.dlogits", {4, 6}), 24, golden_abs, golden_rel);
   }

@@ -135,4 +135,7 @@ struct MSELoss {
   }
 };
 
+// The short name the issues and Keras use for the same loss.
+using CrossEntropy = CrossEntropyLoss;
+
 }  // namespace ctcnn
