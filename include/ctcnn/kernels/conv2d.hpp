@@ -319,6 +319,15 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
       else
         acc[i][b] = simd::load(part(i, b));
     }
+  if constexpr (Last) {
+    const std::size_t n = oc_left < OB * L ? oc_left : OB * L;
+    for (std::size_t o = 0; o < n; ++o)
+#pragma GCC unroll 16
+      for (std::size_t r = 0; r < R; ++r) {
+        __builtin_prefetch(y + o * Out.plane + r * Out.row, 1, 3);
+        __builtin_prefetch(y + o * Out.plane + r * Out.row + (TW - 1) * Out.col, 1, 3);
+      }
+  }
   for (std::size_t c = c0; c < c1; ++c) {
     const float* xc = x + c * XChan;
     const float* wc = wp + c * kk * ocp;
@@ -411,6 +420,20 @@ inline void channel_forward(const float* x, float* y, const float* wp, const flo
     const float* xn = x + n * G.in_size();
     float* yn = y + n * G.out_size();
     auto row_group = [&]<std::size_t R>(std::size_t oh0) {
+      // Rows the next group reads beyond this one's: on their way to L2 while
+      // this group computes.
+      {
+        constexpr auto& row_src = padded_source_table<G.pad_kind, G.pad_top, G.in_h, G.pad_bottom>;
+        const std::size_t lo = oh0 * G.stride_h + P::band_h, hi = lo + R * G.stride_h;
+        for (std::size_t ph = lo; ph < hi && ph < G.padded_h(); ++ph) {
+          if (row_src[ph] < 0) continue;
+          for (std::size_t c = 0; c < G.in_c; ++c) {
+            const float* xr = xn + (c * G.in_h + static_cast<std::size_t>(row_src[ph])) * G.in_w;
+            for (std::size_t i = 0; i < G.in_w; i += 16) __builtin_prefetch(xr + i, 0, 2);
+            __builtin_prefetch(xr + G.in_w - 1, 0, 2);
+          }
+        }
+      }
       const float* xt;
       if constexpr (P::in_place) {
         xt = xn + oh0 * G.stride_h * G.in_w;
