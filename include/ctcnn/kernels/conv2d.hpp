@@ -222,7 +222,23 @@ struct ChannelPlan {
   // Without padding the tile reads x in place; otherwise a band of padded rows.
   static constexpr bool in_place =
       G.pad_top == 0 && G.pad_bottom == 0 && G.pad_left == 0 && G.pad_right == 0;
-  static constexpr std::size_t band_h = (rows - 1) * G.stride_h + (G.kernel_h - 1) * G.dilation_h + 1;
+  static constexpr std::size_t band_rows_for(std::size_t r) {
+    return (r - 1) * G.stride_h + (G.kernel_h - 1) * G.dilation_h + 1;
+  }
+  // Output rows whose input one band holds: the whole sample when its padded
+  // rows fit in ~128 KiB (L2; each input row copied once), otherwise as many
+  // row groups as fit (a band of one row group would copy each input row
+  // band_h / stride times: 3x for S5). In place: one row group.
+  static constexpr std::size_t band_budget = 32768;
+  static constexpr std::size_t group_rows = [] {
+    if (in_place) return rows;
+    if (G.in_c * band_rows_for(G.out_h) * G.padded_w() <= band_budget) return G.out_h;
+    std::size_t g = rows;
+    while (g + rows < G.out_h && G.in_c * band_rows_for(g + rows) * G.padded_w() <= band_budget)
+      g += rows;
+    return g;
+  }();
+  static constexpr std::size_t band_h = band_rows_for(group_rows);
   static constexpr std::size_t x_row = in_place ? G.in_w : G.padded_w();
   static constexpr std::size_t x_chan = in_place ? G.in_h * G.in_w : band_h * G.padded_w();
   static constexpr std::size_t band_size = in_place ? 1 : G.in_c * band_h * G.padded_w();
@@ -258,7 +274,8 @@ inline void pack_channel_weights(const float* w, float* packed) {
 // band (C, rows, Wp) <- padded rows [ph0, ph0 + rows) of every channel of x (C, H, W).
 template <ConvGeometry G, std::size_t Rows, std::size_t RowStride>
 inline void fill_band(const float* x, float* band, std::size_t ph0) {
-  constexpr std::size_t Wp = G.padded_w();
+  constexpr std::size_t Wp = G.padded_w(), L = simd::lanes;
+  constexpr std::size_t whole = G.in_w / L * L, tail = G.in_w - whole;
   constexpr auto& row_src = padded_source_table<G.pad_kind, G.pad_top, G.in_h, G.pad_bottom>;
   constexpr auto& col_src = padded_source_table<G.pad_kind, G.pad_left, G.in_w, G.pad_right>;
   for (std::size_t c = 0; c < G.in_c; ++c) {
@@ -273,11 +290,34 @@ inline void fill_band(const float* x, float* band, std::size_t ph0) {
       const float* in = xc + static_cast<std::size_t>(row_src[ph]) * G.in_w;
       for (std::size_t pw = 0; pw < G.pad_left; ++pw)
         out[pw] = col_src[pw] < 0 ? 0.0f : in[col_src[pw]];
-      for (std::size_t i = 0; i < G.in_w; ++i) out[G.pad_left + i] = in[i];
+      float* mid = out + G.pad_left;
+      for (std::size_t i = 0; i < whole; i += L) simd::store(mid + i, simd::load(in + i));
+      if constexpr (tail > 0) simd::store_first(mid + whole, simd::load_first(in + whole, tail), tail);
       for (std::size_t pw = G.pad_left + G.in_w; pw < Wp; ++pw)
         out[pw] = col_src[pw] < 0 ? 0.0f : in[col_src[pw]];
       for (std::size_t i = Wp; i < RowStride; ++i) out[i] = 0.0f;
     }
+  }
+}
+
+// The cache lines of [p, p + N) on their way in (Write: for writing; Level 3 =
+// L1, 2 = L2): one prefetch per 16 floats and one for the last, a fixed count
+// (a loop over the lines themselves mispredicts its exit as alignments vary).
+template <std::size_t N, bool Write, int Level>
+[[gnu::always_inline]] inline void prefetch_span(const float* p) {
+#pragma GCC unroll 64
+  for (std::size_t i = 0; i < N; i += 16) __builtin_prefetch(p + i, Write ? 1 : 0, Level);
+  if constexpr (N % 16 != 1) __builtin_prefetch(p + N - 1, Write ? 1 : 0, Level);
+}
+
+// Padded rows [ph_lo, ph_hi) of every channel of x (C, H, W) on their way to L2.
+template <ConvGeometry G>
+inline void prefetch_rows(const float* x, std::size_t ph_lo, std::size_t ph_hi) {
+  constexpr auto& row_src = padded_source_table<G.pad_kind, G.pad_top, G.in_h, G.pad_bottom>;
+  for (std::size_t ph = ph_lo; ph < ph_hi && ph < G.padded_h(); ++ph) {
+    if (row_src[ph] < 0) continue;
+    for (std::size_t c = 0; c < G.in_c; ++c)
+      prefetch_span<G.in_w, false, 2>(x + (c * G.in_h + static_cast<std::size_t>(row_src[ph])) * G.in_w);
   }
 }
 
@@ -319,14 +359,12 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
       else
         acc[i][b] = simd::load(part(i, b));
     }
-  if constexpr (Last) {
+  if constexpr (Last) {  // the lines this tile will write, while it computes
     const std::size_t n = oc_left < OB * L ? oc_left : OB * L;
     for (std::size_t o = 0; o < n; ++o)
 #pragma GCC unroll 16
-      for (std::size_t r = 0; r < R; ++r) {
-        __builtin_prefetch(y + o * Out.plane + r * Out.row, 1, 3);
-        __builtin_prefetch(y + o * Out.plane + r * Out.row + (TW - 1) * Out.col, 1, 3);
-      }
+      for (std::size_t r = 0; r < R; ++r)
+        prefetch_span<(TW - 1) * Out.col + 1, true, 3>(y + o * Out.plane + r * Out.row);
   }
   for (std::size_t c = c0; c < c1; ++c) {
     const float* xc = x + c * XChan;
@@ -336,7 +374,7 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
     // accumulators (measured: 600 spilling FMAs against 24 clean ones per tap).
 #pragma GCC unroll 1
     for (std::size_t kh = 0; kh < G.kernel_h; ++kh)
-#pragma GCC unroll 1
+#pragma GCC unroll 16
       for (std::size_t kw = 0; kw < G.kernel_w; ++kw) {
         vec wv[OB];
 #pragma GCC unroll 8
@@ -376,8 +414,10 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
 
 // R output rows from oh0 on, every output channel. xt: input of the group's first
 // row (band or x in place); y: output at (oc 0, oh0, ow 0), laid out as Out.
+// Not inlined: register allocation of the tiles then ignores the caller's
+// loops (inlined into the band loop, GCC spilled half of S4's accumulators).
 template <ConvGeometry G, OutLayout Out, std::size_t R>
-inline void channel_row_group(const float* xt, float* y, const float* wp, const float* bp,
+[[gnu::noinline]] void channel_row_group(const float* xt, float* y, const float* wp, const float* bp,
                               float* partial) {
   using P = ChannelPlan<G>;
   constexpr std::size_t L = simd::lanes;
@@ -419,34 +459,31 @@ inline void channel_forward(const float* x, float* y, const float* wp, const flo
   for (std::size_t n = 0; n < batch; ++n) {
     const float* xn = x + n * G.in_size();
     float* yn = y + n * G.out_size();
-    auto row_group = [&]<std::size_t R>(std::size_t oh0) {
-      // Rows the next group reads beyond this one's: on their way to L2 while
-      // this group computes.
-      {
-        constexpr auto& row_src = padded_source_table<G.pad_kind, G.pad_top, G.in_h, G.pad_bottom>;
-        const std::size_t lo = oh0 * G.stride_h + P::band_h, hi = lo + R * G.stride_h;
-        for (std::size_t ph = lo; ph < hi && ph < G.padded_h(); ++ph) {
-          if (row_src[ph] < 0) continue;
-          for (std::size_t c = 0; c < G.in_c; ++c) {
-            const float* xr = xn + (c * G.in_h + static_cast<std::size_t>(row_src[ph])) * G.in_w;
-            for (std::size_t i = 0; i < G.in_w; i += 16) __builtin_prefetch(xr + i, 0, 2);
-            __builtin_prefetch(xr + G.in_w - 1, 0, 2);
-          }
+    for (std::size_t g0 = 0; g0 < G.out_h; g0 += P::group_rows) {
+      const std::size_t g1 = min_of(g0 + P::group_rows, G.out_h);
+      if constexpr (!P::in_place) fill_band<G, P::band_h, G.padded_w()>(xn, band, g0 * G.stride_h);
+      // The rows the next band (or the next sample's first) reads beyond this
+      // one's go to L2 while this band computes, a slice per row group.
+      const bool next_here = g1 < G.out_h;
+      const float* x_next = next_here ? xn : xn + G.in_size();
+      const std::size_t next_lo = next_here ? max_of(g1 * G.stride_h, g0 * G.stride_h + P::band_h) : 0;
+      const std::size_t next_hi = (next_here ? g1 * G.stride_h : 0) + P::band_h;
+      const std::size_t groups = ceil_div(g1 - g0, P::rows);
+      const bool prefetch = next_here || n + 1 < batch;
+      auto row_group = [&]<std::size_t R>(std::size_t oh0) {
+        if (prefetch) {
+          const std::size_t i = (oh0 - g0) / P::rows, span = next_hi - next_lo;
+          prefetch_rows<G>(x_next, next_lo + i * span / groups, next_lo + (i + 1) * span / groups);
         }
-      }
-      const float* xt;
-      if constexpr (P::in_place) {
-        xt = xn + oh0 * G.stride_h * G.in_w;
-      } else {
-        fill_band<G, P::band_h, G.padded_w()>(xn, band, oh0 * G.stride_h);
-        xt = band;
-      }
-      channel_row_group<G, dense_out<G>, R>(xt, yn + oh0 * G.out_w, wp, bp, partial);
-    };
-    for (std::size_t rt = 0; rt < P::row_tiles_full; ++rt)
-      row_group.template operator()<P::rows>(rt * P::rows);
-    if constexpr (P::rows_tail > 0)
-      row_group.template operator()<P::rows_tail>(P::row_tiles_full * P::rows);
+        const float* xt = P::in_place ? xn + oh0 * G.stride_h * G.in_w
+                                      : band + (oh0 - g0) * G.stride_h * G.padded_w();
+        channel_row_group<G, dense_out<G>, R>(xt, yn + oh0 * G.out_w, wp, bp, partial);
+      };
+      std::size_t oh0 = g0;
+      for (; oh0 + P::rows <= g1; oh0 += P::rows) row_group.template operator()<P::rows>(oh0);
+      if constexpr (P::rows_tail > 0)
+        if (oh0 < g1) row_group.template operator()<P::rows_tail>(oh0);
+    }
   }
 }
 
