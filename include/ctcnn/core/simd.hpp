@@ -42,6 +42,73 @@ using vec = __m512;
 [[gnu::always_inline]] inline void store_first(float* p, vec v, std::size_t n) {
   _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), v);
 }
+// v[0..16) as a 16 x 16 matrix (row i = v[i]) transposed in place: 64 shuffles
+// (unpack within 128-bit lanes twice, then 128-bit blocks twice), written as
+// vector-extension shuffles, which GCC 12 does not warn in.
+[[gnu::always_inline]] inline void transpose(vec (&v)[16]) {
+  vec t[16];
+#pragma GCC unroll 8
+  for (int k = 0; k < 8; ++k) {  // unpacklo_ps / unpackhi_ps
+    t[2 * k] = __builtin_shufflevector(v[2 * k], v[2 * k + 1], 0, 16, 1, 17, 4, 20, 5, 21, 8,
+                                       24, 9, 25, 12, 28, 13, 29);
+    t[2 * k + 1] = __builtin_shufflevector(v[2 * k], v[2 * k + 1], 2, 18, 3, 19, 6, 22, 7, 23,
+                                           10, 26, 11, 27, 14, 30, 15, 31);
+  }
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k)  // unpacklo_pd / unpackhi_pd
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const vec a = t[4 * k + h], c = t[4 * k + h + 2];
+      v[4 * k + 2 * h] = __builtin_shufflevector(a, c, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25,
+                                                 12, 13, 28, 29);
+      v[4 * k + 2 * h + 1] = __builtin_shufflevector(a, c, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11,
+                                                     26, 27, 14, 15, 30, 31);
+    }
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h)  // 128-bit blocks (0, 2 | 0, 2) and (1, 3 | 1, 3)
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      const vec a = v[8 * h + i], b = v[8 * h + 4 + i];
+      t[8 * h + i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24,
+                                             25, 26, 27);
+      t[8 * h + 4 + i] = __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22,
+                                                 23, 28, 29, 30, 31);
+    }
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    const vec a = t[i], b = t[8 + i];
+    v[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26,
+                                   27);
+    v[8 + i] = __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29,
+                                       30, 31);
+  }
+}
+// p[S*t] = v[t] for t < n (n <= 16); the elements between are not touched. S > 1:
+// lanes spread by a permutation per 16 floats of the span, then masked stores.
+template <std::size_t S>
+[[gnu::always_inline]] inline void store_strided(float* p, vec v, std::size_t n) {
+  if constexpr (S == 1) {
+    if (n == 16)
+      store(p, v);
+    else
+      store_first(p, v, n);
+  } else {
+#pragma GCC unroll 16
+    for (std::size_t k = 0; k < S; ++k) {
+      if (16 * k >= S * (n - 1) + 1) break;
+      alignas(64) int idx[16];
+      unsigned mask = 0;
+      for (unsigned l = 0; l < 16; ++l) {
+        const std::size_t f = 16 * k + l;  // float of the span
+        idx[l] = static_cast<int>(f / S);
+        if (f % S == 0 && f / S < n) mask |= 1u << l;
+      }
+      // maskz: the plain permute warns in GCC 12 (-Wuninitialized)
+      const __mmask16 m = static_cast<__mmask16>(mask);
+      _mm512_mask_storeu_ps(p + 16 * k, m, _mm512_maskz_permutexvar_ps(m, _mm512_load_si512(idx), v));
+    }
+  }
+}
 // Halves added with vector-extension shuffles: GCC 12 warns (-Wuninitialized)
 // inside _mm512_reduce_add_ps and the other 512-bit extract/cast intrinsics.
 [[gnu::always_inline]] inline float reduce_add(vec v) {
@@ -77,6 +144,27 @@ using vec = __m256;
 [[gnu::always_inline]] inline void store_first(float* p, vec v, std::size_t n) {
   _mm256_maskstore_ps(p, first_mask(n), v);
 }
+// v[0..8) as an 8 x 8 matrix (row i = v[i]) transposed in place.
+[[gnu::always_inline]] inline void transpose(vec (&v)[8]) {
+  vec t[8], u[8];
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    t[2 * k] = _mm256_unpacklo_ps(v[2 * k], v[2 * k + 1]);
+    t[2 * k + 1] = _mm256_unpackhi_ps(v[2 * k], v[2 * k + 1]);
+  }
+#pragma GCC unroll 2
+  for (int k = 0; k < 2; ++k) {
+    u[4 * k] = _mm256_shuffle_ps(t[4 * k], t[4 * k + 2], 0x44);
+    u[4 * k + 1] = _mm256_shuffle_ps(t[4 * k], t[4 * k + 2], 0xee);
+    u[4 * k + 2] = _mm256_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0x44);
+    u[4 * k + 3] = _mm256_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0xee);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    v[i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x20);
+    v[4 + i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x31);
+  }
+}
 [[gnu::always_inline]] inline float reduce_add(vec v) {
   const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -111,6 +199,34 @@ using vec = float __attribute__((vector_size(16)));
   for (std::size_t i = 0; i < n; ++i) p[i] = v[i];
 }
 [[gnu::always_inline]] inline float reduce_add(vec v) { return (v[0] + v[2]) + (v[1] + v[3]); }
+// v[0..4) as a 4 x 4 matrix (row i = v[i]) transposed in place.
+[[gnu::always_inline]] inline void transpose(vec (&v)[4]) {
+  const vec a = __builtin_shufflevector(v[0], v[1], 0, 4, 1, 5);
+  const vec b = __builtin_shufflevector(v[0], v[1], 2, 6, 3, 7);
+  const vec c = __builtin_shufflevector(v[2], v[3], 0, 4, 1, 5);
+  const vec d = __builtin_shufflevector(v[2], v[3], 2, 6, 3, 7);
+  v[0] = __builtin_shufflevector(a, c, 0, 1, 4, 5);
+  v[1] = __builtin_shufflevector(a, c, 2, 3, 6, 7);
+  v[2] = __builtin_shufflevector(b, d, 0, 1, 4, 5);
+  v[3] = __builtin_shufflevector(b, d, 2, 3, 6, 7);
+}
+#endif
+
+#if !defined(__AVX512F__)
+// p[S*t] = v[t] for t < n (n <= lanes); the elements between are not touched.
+template <std::size_t S>
+[[gnu::always_inline]] inline void store_strided(float* p, vec v, std::size_t n) {
+  if constexpr (S == 1) {
+    if (n == lanes)
+      store(p, v);
+    else
+      store_first(p, v, n);
+  } else {
+    alignas(64) float lane[lanes];
+    store(lane, v);
+    for (std::size_t t = 0; t < n; ++t) p[S * t] = lane[t];
+  }
+}
 #endif
 
 constexpr std::size_t vectors_for(std::size_t n) { return (n + lanes - 1) / lanes; }

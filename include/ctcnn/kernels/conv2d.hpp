@@ -397,18 +397,35 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
       for (std::size_t b = 0; b < OB; ++b) simd::store(part(i, b), acc[i][b]);
     return;
   }
-  // Out through a small scratch: whole-vector stores, then each channel's TW
-  // values copied to their row (cheaper than extracting lanes one by one).
+  // Out through a small scratch (whole-vector stores, which also keeps the
+  // accumulators' registers apart from what follows): each block of up to L
+  // positions of one row x L channels is read back, transposed in registers
+  // and stored one channel at a time, a row segment of up to L elements
+  // (scalar stores, one per element, cost S4..S7 10-30%).
   alignas(64) float scratch[R * TW][OB * L];
 #pragma GCC unroll 64
   for (std::size_t i = 0; i < R * TW; ++i)
 #pragma GCC unroll 8
     for (std::size_t b = 0; b < OB; ++b) simd::store(&scratch[i][b * L], acc[i][b]);
-  const std::size_t oc_count = oc_left < OB * L ? oc_left : OB * L;
-  for (std::size_t o = 0; o < oc_count; ++o) {
-    float* yo = y + o * Out.plane;
+#pragma GCC unroll 8
+  for (std::size_t b = 0; b < OB; ++b) {
+    if (b * L >= oc_left) break;
+    const std::size_t oc_count = oc_left - b * L < L ? oc_left - b * L : L;
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (std::size_t t0 = 0; t0 < TW; t0 += L) {
+        const std::size_t n = TW - t0 < L ? TW - t0 : L;
+        vec blk[L];
 #pragma GCC unroll 64
-    for (std::size_t i = 0; i < R * TW; ++i) yo[(i / TW) * Out.row + (i % TW) * Out.col] = scratch[i][o];
+        for (std::size_t t = 0; t < L; ++t)
+          blk[t] = t < n ? simd::load(&scratch[r * TW + t0 + t][b * L]) : simd::zero();
+        simd::transpose(blk);
+        float* yr = y + b * L * Out.plane + r * Out.row + t0 * Out.col;
+#pragma GCC unroll 64
+        for (std::size_t o = 0; o < L; ++o)
+          if (o < oc_count) simd::store_strided<Out.col>(yr + o * Out.plane, blk[o], n);
+      }
   }
 }
 
