@@ -255,47 +255,101 @@ struct ChannelPlan {
   static constexpr bool fits = band_size + packed_size + ocp + partial_size <= stack_floats;
 };
 
-// Packed weights (C, KH, KW, O padded to whole vectors). Flip: w is the weight
-// of the transposed convolution, read from the original (C_out=this in_c, ...)
-// tensor flipped in both spatial axes (backward-data).
-template <ConvGeometry G, bool Flip>
-inline void pack_channel_weights(const float* w, float* packed) {
-  constexpr std::size_t ocp = ChannelPlan<G>::ocp;
-  constexpr std::size_t kk = G.kernel_h * G.kernel_w;
-  for (std::size_t c = 0; c < G.in_c; ++c)
-    for (std::size_t k = 0; k < kk; ++k) {
-      float* dst = packed + (c * kk + k) * ocp;
-      for (std::size_t o = 0; o < G.out_c; ++o)
-        dst[o] = Flip ? w[(c * G.out_c + o) * kk + (kk - 1 - k)] : w[(o * G.in_c + c) * kk + k];
-      for (std::size_t o = G.out_c; o < ocp; ++o) dst[o] = 0.0f;
+// dst[j * DstStride + i] = src[i * SrcStride + j] for j < Cols and i < Rows, zeros
+// for Rows <= i < RowsPadded (a whole number of vectors): a matrix transposed in
+// lanes x lanes blocks in registers. Weights are packed on every call, so at
+// N=1 a scalar copy cost S7 a third of its time.
+template <std::size_t Rows, std::size_t RowsPadded, std::size_t Cols, std::size_t SrcStride,
+          std::size_t DstStride>
+inline void transpose_into(const float* src, float* dst) {
+  constexpr std::size_t L = simd::lanes;
+  for (std::size_t i0 = 0; i0 < RowsPadded; i0 += L)
+    for (std::size_t j0 = 0; j0 < Cols; j0 += L) {
+      const std::size_t n = Cols - j0 < L ? Cols - j0 : L;
+      simd::vec blk[L];
+#pragma GCC unroll 64
+      for (std::size_t i = 0; i < L; ++i) {
+        const float* s = src + (i0 + i) * SrcStride + j0;
+        blk[i] = i0 + i >= Rows ? simd::zero() : n == L ? simd::load(s) : simd::load_first(s, n);
+      }
+      simd::transpose(blk);
+#pragma GCC unroll 64
+      for (std::size_t j = 0; j < L; ++j)
+        if (j < n) simd::store(dst + (j0 + j) * DstStride + i0, blk[j]);
     }
 }
 
-// band (C, rows, Wp) <- padded rows [ph0, ph0 + rows) of every channel of x (C, H, W).
+// Packed weights (C, KH, KW, O padded to whole vectors): w as an (O, C*KH*KW)
+// matrix transposed. Flip: w is the weight of the transposed convolution, read
+// from the original (C_out=this in_c, ...) tensor flipped in both spatial axes
+// (backward-data).
+template <ConvGeometry G, bool Flip>
+inline void pack_channel_weights(const float* w, float* packed) {
+  constexpr std::size_t ocp = ChannelPlan<G>::ocp, L = simd::lanes;
+  constexpr std::size_t kk = G.kernel_h * G.kernel_w;
+  if constexpr (Flip) {
+    alignas(64) float taps[kk * ocp];
+    for (std::size_t c = 0; c < G.in_c; ++c) {
+      transpose_into<G.out_c, ocp, kk, kk, ocp>(w + c * G.out_c * kk, taps);
+      for (std::size_t k = 0; k < kk; ++k)
+        for (std::size_t o = 0; o < ocp; o += L)
+          simd::store(packed + (c * kk + k) * ocp + o, simd::load(taps + (kk - 1 - k) * ocp + o));
+    }
+  } else {
+    transpose_into<G.out_c, ocp, G.in_c * kk, G.in_c * kk, ocp>(w, packed);
+  }
+}
+
+// Zero padding (or none): the columns of a band outside the input stay zeros
+// from one fill to the next, so a band zeroed once (zero_band) is filled by
+// writing the input columns only (S7: a 16-float row in an 18-float band row).
+template <ConvGeometry G>
+constexpr bool band_keeps_zeros() {
+  return G.pad_kind == PadKind::zeros ||
+         (G.pad_top == 0 && G.pad_bottom == 0 && G.pad_left == 0 && G.pad_right == 0);
+}
+template <ConvGeometry G, std::size_t Size>
+inline void zero_band(float (&band)[Size]) {
+  if constexpr (band_keeps_zeros<G>())
+    for (auto& v : band) v = 0.0f;
+}
+
+// band (C, Rows, RowStride) <- padded rows [ph0, ph0 + Rows) of every channel of
+// x (C, H, W), zeros beyond the padded width (and below the padded height).
+// With band_keeps_zeros, only the input columns are written: the band must have
+// been through zero_band first.
 template <ConvGeometry G, std::size_t Rows, std::size_t RowStride>
 inline void fill_band(const float* x, float* band, std::size_t ph0) {
   constexpr std::size_t Wp = G.padded_w(), L = simd::lanes;
   constexpr std::size_t whole = G.in_w / L * L, tail = G.in_w - whole;
+  constexpr bool kept = band_keeps_zeros<G>();
   constexpr auto& row_src = padded_source_table<G.pad_kind, G.pad_top, G.in_h, G.pad_bottom>;
   constexpr auto& col_src = padded_source_table<G.pad_kind, G.pad_left, G.in_w, G.pad_right>;
   for (std::size_t c = 0; c < G.in_c; ++c) {
     const float* xc = x + c * G.in_h * G.in_w;
     for (std::size_t r = 0; r < Rows; ++r) {
       float* out = band + (c * Rows + r) * RowStride;
+      float* mid = out + G.pad_left;
       const std::size_t ph = ph0 + r;
       if (ph >= G.padded_h() || row_src[ph] < 0) {
-        for (std::size_t i = 0; i < RowStride; ++i) out[i] = 0.0f;
+        if constexpr (kept) {
+          for (std::size_t i = 0; i < whole; i += L) simd::store(mid + i, simd::zero());
+          if constexpr (tail > 0) simd::store_first(mid + whole, simd::zero(), tail);
+        } else {
+          for (std::size_t i = 0; i < RowStride; ++i) out[i] = 0.0f;
+        }
         continue;
       }
       const float* in = xc + static_cast<std::size_t>(row_src[ph]) * G.in_w;
-      for (std::size_t pw = 0; pw < G.pad_left; ++pw)
-        out[pw] = col_src[pw] < 0 ? 0.0f : in[col_src[pw]];
-      float* mid = out + G.pad_left;
       for (std::size_t i = 0; i < whole; i += L) simd::store(mid + i, simd::load(in + i));
       if constexpr (tail > 0) simd::store_first(mid + whole, simd::load_first(in + whole, tail), tail);
-      for (std::size_t pw = G.pad_left + G.in_w; pw < Wp; ++pw)
-        out[pw] = col_src[pw] < 0 ? 0.0f : in[col_src[pw]];
-      for (std::size_t i = Wp; i < RowStride; ++i) out[i] = 0.0f;
+      if constexpr (!kept) {
+        for (std::size_t pw = 0; pw < G.pad_left; ++pw)
+          out[pw] = col_src[pw] < 0 ? 0.0f : in[col_src[pw]];
+        for (std::size_t pw = G.pad_left + G.in_w; pw < Wp; ++pw)
+          out[pw] = col_src[pw] < 0 ? 0.0f : in[col_src[pw]];
+        for (std::size_t i = Wp; i < RowStride; ++i) out[i] = 0.0f;
+      }
     }
   }
 }
@@ -359,7 +413,9 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
       else
         acc[i][b] = simd::load(part(i, b));
     }
-  if constexpr (Last) {  // the lines this tile will write, while it computes
+  // The lines this tile will write, while it computes (dense rows only: for
+  // the strided rows of a backward-data phase it cost S7 7%).
+  if constexpr (Last && Out.col == 1) {
     const std::size_t n = oc_left < OB * L ? oc_left : OB * L;
     for (std::size_t o = 0; o < n; ++o)
 #pragma GCC unroll 16
@@ -473,6 +529,7 @@ inline void channel_forward(const float* x, float* y, const float* wp, const flo
   using P = ChannelPlan<G>;
   alignas(64) float band[P::band_size];
   alignas(64) float partial[P::partial_size];
+  zero_band<G>(band);
   for (std::size_t n = 0; n < batch; ++n) {
     const float* xn = x + n * G.in_size();
     float* yn = y + n * G.out_size();
@@ -616,6 +673,7 @@ inline void column_forward(const float* x, float* y, const float* w, const float
   using P = ColumnPlan<G>;
   constexpr std::size_t RS = P::row_stride;
   alignas(64) float buf[P::buf_size];
+  zero_band<G>(buf);
   for (std::size_t n = 0; n < batch; ++n) {
     fill_band<G, G.padded_h(), RS>(x + n * G.in_size(), buf, 0);
     float* yn = y + n * G.out_size();
@@ -839,20 +897,23 @@ inline void phased_backward_data(const float* dy, float* dx, const float* w, std
       (f.template operator()<Ph>(), ...);
     }(std::make_index_sequence<P::phases>{});
   };
-  each_phase([&]<std::size_t Ph>() {
-    constexpr AxisPhase a = P::row(Ph / P::sw), b = P::col(Ph % P::sw);
-    float* dst = packed + P::packed_offset(Ph);
-    for (std::size_t o = 0; o < G.out_c; ++o)
+  // Weights of dy channel o as (KH*KW, C padded), then each phase's taps.
+  alignas(64) float taps[kk * ocp];
+  for (std::size_t o = 0; o < G.out_c; ++o) {
+    transpose_into<G.in_c, ocp, kk, kk, ocp>(w + o * G.in_c * kk, taps);
+    each_phase([&]<std::size_t Ph>() {
+      constexpr AxisPhase a = P::row(Ph / P::sw), b = P::col(Ph % P::sw);
+      float* dst = packed + P::packed_offset(Ph);
       for (std::size_t jh = 0; jh < a.taps; ++jh)
         for (std::size_t jw = 0; jw < b.taps; ++jw) {
           const std::size_t kh = a.first_tap + (a.taps - 1 - jh) * a.tap_step;
           const std::size_t kw = b.first_tap + (b.taps - 1 - jw) * b.tap_step;
           float* d = dst + ((o * a.taps + jh) * b.taps + jw) * ocp;
-          for (std::size_t c = 0; c < G.in_c; ++c)
-            d[c] = w[(o * G.in_c + c) * kk + kh * G.kernel_w + kw];
-          for (std::size_t c = G.in_c; c < ocp; ++c) d[c] = 0.0f;
+          for (std::size_t c = 0; c < ocp; c += simd::lanes)
+            simd::store(d + c, simd::load(taps + (kh * G.kernel_w + kw) * ocp + c));
         }
-  });
+    });
+  }
   for (auto& v : dyp) v = 0.0f;
   for (std::size_t n = 0; n < batch; ++n) {
     for (std::size_t o = 0; o < G.out_c; ++o)
@@ -981,6 +1042,7 @@ inline void channel_weight_grad(const float* x, const float* dy, float* dw, std:
   alignas(64) float dwp[P::dw_size];
   for (auto& v : dwp) v = 0.0f;
   for (auto& v : dyt) v = 0.0f;
+  zero_band<G>(band);
   for (std::size_t n = 0; n < batch; ++n) {
     const float* xn = x + n * G.in_size();
     const float* dyn = dy + n * G.out_size();
@@ -1028,6 +1090,7 @@ inline void column_weight_grad(const float* x, const float* dy, float* dw, std::
   alignas(64) float buf[F::buf_size];
   alignas(64) float sums[P::sums_size];
   for (auto& v : sums) v = 0.0f;
+  zero_band<G>(buf);
   for (std::size_t n = 0; n < batch; ++n) {
     fill_band<G, G.padded_h(), RS>(x + n * G.in_size(), buf, 0);
     for (std::size_t o = 0; o < G.out_c; ++o) {
