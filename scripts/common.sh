@@ -4,7 +4,7 @@
 
 # Compiler and build tool, Boost.Hana, Catch2 v2, Google Benchmark, oneDNN (the
 # peer library in bench/), the Fashion-MNIST data set, zlib (gzip idx files),
-# nlohmann-json (safetensors headers).
+# nlohmann-json (the tests: golden metadata, and the reference for ctcnn's JSON reader).
 CTCNN_PACKAGES=(build-essential cmake libboost1.81-dev catch2 libbenchmark-dev libdnnl-dev
                 dataset-fashion-mnist zlib1g-dev nlohmann-json3-dev)
 

@@ -26,6 +26,7 @@
 #include <string_view>
 
 #include "ctcnn/core/shape.hpp"
+#include "ctcnn/detail/format.hpp"
 
 namespace ctcnn {
 
@@ -96,10 +97,20 @@ struct pointwise_layer_base {
   static constexpr std::array<ParameterSpec, 0> parameter_specs() { return {}; }
 };
 
-inline std::string shape_string(std::size_t rank, const std::size_t* dims) {
+// prefix, then "r" when r == c or "rxc": kernel, stride, ... in layer descriptions.
+[[gnu::cold]] inline void append_extent(std::string& s, const char* prefix, std::size_t r, std::size_t c) {
+  if (r == c) {
+    append_format(s, "%s%zu", prefix, r);
+  } else {
+    append_format(s, "%s%zux%zu", prefix, r, c);
+  }
+}
+
+[[gnu::cold]] inline std::string shape_string(std::size_t rank, const std::size_t* dims) {
   std::string s = "(";
-  for (std::size_t i = 0; i < rank; ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-  return s + ")";
+  for (std::size_t i = 0; i < rank; ++i) append_format(s, "%s%zu", i ? ", " : "", dims[i]);
+  s += ')';
+  return s;
 }
 template <class S>
 std::string shape_string() {

@@ -44,6 +44,7 @@
 #include <filesystem>
 #include <memory>
 #include <numeric>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,6 +52,7 @@
 
 #include "ctcnn/core/shape.hpp"
 #include "ctcnn/core/tensor.hpp"
+#include "ctcnn/detail/format.hpp"
 #include "ctcnn/io/error.hpp"
 #include "ctcnn/io/idx.hpp"
 
@@ -91,14 +93,14 @@ constexpr std::array<std::size_t, 2> image_extent() {
   }
 }
 
+[[gnu::cold]] inline std::string dims_text(std::span<const std::size_t> dims) {
+  std::string s;
+  for (std::size_t i = 0; i < dims.size(); ++i) ctcnn::detail::append_format(s, "%s%zu", i ? "x" : "", dims[i]);
+  return s;
+}
 template <class Sample>
 std::string sample_text() {
-  std::string s;
-  for (std::size_t i = 0; i < Sample::rank; ++i) {
-    if (i) s += 'x';
-    s += std::to_string(Sample::dims[i]);
-  }
-  return s;
+  return dims_text(Sample::dims);
 }
 
 // splitmix64 (Steele, Lea, Flood 2014): a full-period 64-bit generator whose
@@ -138,12 +140,12 @@ inline void epoch_permutation(std::vector<std::uint32_t>& order, std::uint64_t s
   }
 }
 
-inline void check_labels(const std::vector<std::uint8_t>& labels, std::size_t classes,
-                         const std::filesystem::path& where) {
+[[gnu::cold]] inline void check_labels(const std::vector<std::uint8_t>& labels, std::size_t classes,
+                                       const std::filesystem::path& where) {
   for (std::size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] >= classes) {
-      throw IoError(where, "label " + std::to_string(labels[i]) + " of sample " + std::to_string(i) +
-                               " is outside [0, " + std::to_string(classes) + ")");
+      detail::throw_io_error(where, "label %u of sample %zu is outside [0, %zu)", unsigned{labels[i]},
+                             i, classes);
     }
   }
 }
@@ -164,18 +166,18 @@ class ImageDataset {
   // Labelled images held in memory: `pixels` holds count * Sample::size bytes
   // (row-major images one after the other), `labels` count values in [0, classes).
   // `name` stands for a file in error messages. Throws IoError on inconsistent input.
-  static ImageDataset from_bytes(std::vector<std::uint8_t> pixels, std::vector<std::uint8_t> labels,
-                                 Normalization norm = {}, std::size_t classes = 10,
-                                 std::string name = "<memory>") {
+  [[gnu::cold]] static ImageDataset from_bytes(std::vector<std::uint8_t> pixels, std::vector<std::uint8_t> labels,
+                                               Normalization norm = {}, std::size_t classes = 10,
+                                               std::string name = "<memory>") {
     const std::filesystem::path where(name);
     if (pixels.size() % Sample::size != 0) {
-      throw IoError(where, std::to_string(pixels.size()) + " pixel bytes are not a whole number of " +
-                               detail::dataset::sample_text<Sample>() + " images");
+      detail::throw_io_error(where, "%zu pixel bytes are not a whole number of %s images",
+                             pixels.size(), detail::dataset::sample_text<Sample>().c_str());
     }
     const std::size_t count = pixels.size() / Sample::size;
     if (labels.size() != count) {
-      throw IoError(where, "image/label count mismatch: " + std::to_string(count) + " images but " +
-                               std::to_string(labels.size()) + " labels");
+      detail::throw_io_error(where, "image/label count mismatch: %zu images but %zu labels", count,
+                             labels.size());
     }
     detail::dataset::check_labels(labels, classes, where);
     return ImageDataset(std::move(pixels), std::move(labels), norm, classes, std::move(name));
@@ -202,9 +204,8 @@ class ImageDataset {
   // Samples [begin, begin + count), sharing the storage (no copy).
   ImageDataset slice(std::size_t begin, std::size_t count) const {
     if (begin > count_ || count > count_ - begin) {
-      throw IoError(store_->name, "slice [" + std::to_string(begin) + ", " +
-                                      std::to_string(begin + count) + ") is outside the " +
-                                      std::to_string(count_) + " samples");
+      detail::throw_io_error(store_->name, "slice [%zu, %zu) is outside the %zu samples", begin,
+                             begin + count, count_);
     }
     ImageDataset d = *this;
     d.begin_ = begin_ + begin;
@@ -224,8 +225,8 @@ class ImageDataset {
     std::array<float, 256> lut;  // byte -> normalised value, computed once
   };
 
-  ImageDataset(std::vector<std::uint8_t> pixels, std::vector<std::uint8_t> labels, Normalization norm,
-               std::size_t classes, std::string name)
+  [[gnu::cold]] ImageDataset(std::vector<std::uint8_t> pixels, std::vector<std::uint8_t> labels, Normalization norm,
+                             std::size_t classes, std::string name)
       : count_(labels.size()) {
     auto store = std::make_shared<Store>();
     Store& s = *store;
@@ -248,23 +249,22 @@ class ImageDataset {
 
 // An images file (rank 3, ubyte) and its labels file (rank 1, ubyte).
 template <class Sample = Shape<1, 28, 28>>
-ImageDataset<Sample> load_idx_dataset(const std::filesystem::path& images_file,
-                                      const std::filesystem::path& labels_file, Normalization norm,
-                                      std::size_t classes = 10) {
+[[gnu::cold]] ImageDataset<Sample> load_idx_dataset(const std::filesystem::path& images_file,
+                                                    const std::filesystem::path& labels_file, Normalization norm,
+                                                    std::size_t classes = 10) {
   IdxImages images = read_idx_images(images_file);
   constexpr auto want = detail::dataset::image_extent<Sample>();
   const bool fits = Sample::rank == 1 ? images.rows * images.cols == Sample::size
                                       : images.rows == want[0] && images.cols == want[1];
   if (!fits) {
-    throw IoError(images_file, "wrong image size: the images are " + std::to_string(images.rows) + "x" +
-                                   std::to_string(images.cols) + " but the network takes " +
-                                   detail::dataset::sample_text<Sample>() + " samples");
+    detail::throw_io_error(images_file, "wrong image size: the images are %zux%zu but the network takes %s samples",
+                           images.rows, images.cols,
+                           detail::dataset::sample_text<Sample>().c_str());
   }
   std::vector<std::uint8_t> labels = read_idx_labels(labels_file);
   if (labels.size() != images.count) {
-    throw IoError(labels_file, "image/label count mismatch: " + std::to_string(labels.size()) +
-                                   " labels but " + images_file.string() + " holds " +
-                                   std::to_string(images.count) + " images");
+    detail::throw_io_error(labels_file, "image/label count mismatch: %zu labels but %s holds %zu images",
+                           labels.size(), images_file.string().c_str(), images.count);
   }
   detail::dataset::check_labels(labels, classes, labels_file);
   return ImageDataset<Sample>::from_bytes(std::move(images.pixels), std::move(labels), norm, classes,
@@ -277,32 +277,33 @@ enum class MnistPart { train, test };
 namespace detail::dataset {
 // <dir>/<prefix>-<kind>-<idxN>-ubyte.gz, or the same without .gz, or the
 // original distribution's <prefix>-<kind>.<idxN>-ubyte.
-inline std::filesystem::path find_mnist_file(const std::filesystem::path& dir, const std::string& prefix,
-                                             const std::string& kind, const std::string& idx) {
-  const std::filesystem::path candidates[] = {
-      dir / (prefix + "-" + kind + "-" + idx + "-ubyte.gz"),
-      dir / (prefix + "-" + kind + "-" + idx + "-ubyte"),
-      dir / (prefix + "-" + kind + "." + idx + "-ubyte"),
-      dir / (prefix + "-" + kind + "." + idx + "-ubyte.gz"),
-  };
+[[gnu::cold]] inline std::filesystem::path find_mnist_file(const std::filesystem::path& dir, const std::string& prefix,
+                                                           const std::string& kind, const std::string& idx) {
+  // <prefix>-<kind><separator><idx>-ubyte<extension>
+  static constexpr const char* separator[] = {"-", "-", ".", "."};
+  static constexpr const char* extension[] = {".gz", "", "", ".gz"};
+  std::string names[4];
   std::error_code ec;
-  for (const auto& c : candidates) {
-    if (std::filesystem::is_regular_file(c, ec)) return c;
+  for (int i = 0; i < 4; ++i) {
+    names[i] = ctcnn::detail::formatted("%s-%s%s%s-ubyte%s", prefix.c_str(), kind.c_str(), separator[i], idx.c_str(),
+                                        extension[i]);
+    std::filesystem::path candidate = dir / names[i];
+    if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
   }
   if (!std::filesystem::is_directory(dir, ec)) {
-    throw IoError(dir, "no such data directory (Fashion-MNIST: apt-get install "
-                       "dataset-fashion-mnist, or give the directory that holds the idx files)");
+    detail::throw_io_error(dir, "no such data directory (Fashion-MNIST: apt-get install "
+                           "dataset-fashion-mnist, or give the directory that holds the idx files)");
   }
-  throw IoError(candidates[0], "missing (also looked for " + candidates[1].filename().string() +
-                                   " and " + candidates[2].filename().string() + ")");
+  detail::throw_io_error(dir / names[0], "missing (also looked for %s and %s)", names[1].c_str(),
+                         names[2].c_str());
 }
 }  // namespace detail::dataset
 
 // "train" (60,000 images for Fashion-MNIST) or "t10k" (10,000) from `dir`.
 template <class Sample = Shape<1, 28, 28>>
-ImageDataset<Sample> load_mnist(const std::filesystem::path& dir, MnistPart part,
-                                Normalization norm = fashion_mnist_normalization,
-                                std::size_t classes = 10) {
+[[gnu::cold]] ImageDataset<Sample> load_mnist(const std::filesystem::path& dir, MnistPart part,
+                                              Normalization norm = fashion_mnist_normalization,
+                                              std::size_t classes = 10) {
   const std::string prefix = part == MnistPart::train ? "train" : "t10k";
   return load_idx_dataset<Sample>(detail::dataset::find_mnist_file(dir, prefix, "images", "idx3"),
                                   detail::dataset::find_mnist_file(dir, prefix, "labels", "idx1"),
@@ -311,11 +312,10 @@ ImageDataset<Sample> load_mnist(const std::filesystem::path& dir, MnistPart part
 
 // The first `first_count` samples and the rest (see the header comment).
 template <class Sample>
-std::pair<ImageDataset<Sample>, ImageDataset<Sample>> split(const ImageDataset<Sample>& ds,
-                                                             std::size_t first_count) {
+[[gnu::cold]] std::pair<ImageDataset<Sample>, ImageDataset<Sample>> split(const ImageDataset<Sample>& ds,
+                                                                          std::size_t first_count) {
   if (first_count > ds.size()) {
-    throw IoError(ds.name(), "cannot split off " + std::to_string(first_count) + " samples from " +
-                                 std::to_string(ds.size()));
+    detail::throw_io_error(ds.name(), "cannot split off %zu samples from %zu", first_count, ds.size());
   }
   return {ds.slice(0, first_count), ds.slice(first_count, ds.size() - first_count)};
 }

@@ -33,6 +33,7 @@
 #include <system_error>
 #include <vector>
 
+#include "ctcnn/detail/format.hpp"
 #include "ctcnn/io/error.hpp"
 
 namespace ctcnn::io {
@@ -89,42 +90,36 @@ struct IdxImages {
 
 namespace detail::idx {
 
+using ctcnn::detail::formatted;
+
 struct FileCloser {
   void operator()(std::FILE* f) const noexcept { std::fclose(f); }
 };
 using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 
-inline std::string errno_text(int err) { return std::generic_category().message(err); }
+[[gnu::cold]] inline std::string errno_text(int err) { return std::generic_category().message(err); }
 
-inline FilePtr open_for_reading(const std::filesystem::path& file) {
+[[gnu::cold]] inline FilePtr open_for_reading(const std::filesystem::path& file) {
   // fopen succeeds on a directory on Linux; the failure would only come at read.
   std::error_code ec;
   if (std::filesystem::is_directory(file, ec)) {
-    throw IoError(file, "cannot open for reading: is a directory");
+    detail::throw_io_error(file, "cannot open for reading: is a directory");
   }
   errno = 0;
   FilePtr f(std::fopen(file.string().c_str(), "rb"));
-  if (!f) throw IoError(file, "cannot open for reading: " + errno_text(errno));
+  if (!f) detail::throw_io_error(file, "cannot open for reading: %s", errno_text(errno).c_str());
   return f;
 }
 
-inline std::string hex_bytes(const unsigned char* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
+[[gnu::cold]] inline std::string hex_bytes(const unsigned char* p, std::size_t n) {
   std::string s;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i) s += ' ';
-    s += digits[p[i] >> 4];
-    s += digits[p[i] & 0xF];
-  }
+  for (std::size_t i = 0; i < n; ++i) ctcnn::detail::append_format(s, "%s%02x", i ? " " : "", unsigned{p[i]});
   return s;
 }
 
-inline std::string dims_text(const std::vector<std::size_t>& dims) {
+[[gnu::cold]] inline std::string dims_text(const std::vector<std::size_t>& dims) {
   std::string s;
-  for (std::size_t i = 0; i < dims.size(); ++i) {
-    if (i) s += 'x';
-    s += std::to_string(dims[i]);
-  }
+  for (std::size_t i = 0; i < dims.size(); ++i) ctcnn::detail::append_format(s, "%s%zu", i ? "x" : "", dims[i]);
   return s;
 }
 
@@ -132,14 +127,14 @@ inline std::string dims_text(const std::vector<std::size_t>& dims) {
 // magic. read() returns fewer bytes than asked only at the end of the data.
 class ByteSource {
  public:
-  explicit ByteSource(const std::filesystem::path& file)
+  [[gnu::cold]] explicit ByteSource(const std::filesystem::path& file)
       : file_(file), fp_(open_for_reading(file)), in_(std::size_t{1} << 18) {
     top_up();
     gzip_ = avail_ >= 2 && next_[0] == 0x1f && next_[1] == 0x8b;
     if (gzip_) {
       // 16 + MAX_WBITS: gzip wrapper only, with its CRC and length checked.
       if (inflateInit2(&zs_, 16 + MAX_WBITS) != Z_OK) {
-        throw IoError(file_, "cannot initialise zlib");
+        detail::throw_io_error(file_, "cannot initialise zlib");
       }
       zs_initialised_ = true;
     }
@@ -150,39 +145,39 @@ class ByteSource {
   ByteSource(const ByteSource&) = delete;
   ByteSource& operator=(const ByteSource&) = delete;
 
-  std::size_t read(unsigned char* out, std::size_t n) {
+  [[gnu::cold]] std::size_t read(unsigned char* out, std::size_t n) {
     return gzip_ ? read_gzip(out, n) : read_raw(out, n);
   }
 
  private:
   // Keeps unconsumed input at the front of in_ and appends what the file has;
   // false at the end of the file.
-  bool top_up() {
+  [[gnu::cold]] bool top_up() {
     if (avail_ > 0 && next_ != in_.data()) std::copy_n(next_, avail_, in_.data());
     next_ = in_.data();
     const std::size_t got = std::fread(in_.data() + avail_, 1, in_.size() - avail_, fp_.get());
-    if (std::ferror(fp_.get())) throw IoError(file_, "read error: " + errno_text(errno));
+    if (std::ferror(fp_.get())) detail::throw_io_error(file_, "read error: %s", errno_text(errno).c_str());
     avail_ += got;
     return got > 0;
   }
 
-  std::size_t read_raw(unsigned char* out, std::size_t n) {
+  [[gnu::cold]] std::size_t read_raw(unsigned char* out, std::size_t n) {
     std::size_t done = std::min(n, avail_);
     std::copy_n(next_, done, out);
     next_ += done;
     avail_ -= done;
     if (done < n) {
       done += std::fread(out + done, 1, n - done, fp_.get());
-      if (std::ferror(fp_.get())) throw IoError(file_, "read error: " + errno_text(errno));
+      if (std::ferror(fp_.get())) detail::throw_io_error(file_, "read error: %s", errno_text(errno).c_str());
     }
     return done;
   }
 
-  std::size_t read_gzip(unsigned char* out, std::size_t n) {
+  [[gnu::cold]] std::size_t read_gzip(unsigned char* out, std::size_t n) {
     std::size_t done = 0;
     while (done < n && !finished_) {
       if (avail_ == 0 && !top_up()) {
-        throw IoError(file_, "corrupt gzip stream: unexpected end of file (compressed data truncated)");
+        detail::throw_io_error(file_, "corrupt gzip stream: unexpected end of file (compressed data truncated)");
       }
       const std::size_t want = std::min<std::size_t>(n - done, UINT_MAX);
       const std::size_t offered = std::min<std::size_t>(avail_, UINT_MAX);
@@ -198,15 +193,15 @@ class ByteSource {
         next_member();
       } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
         // Z_BUF_ERROR only means "needs more input", handled at the loop top.
-        throw IoError(file_, std::string("corrupt gzip stream: ") +
-                                 (zs_.msg ? zs_.msg : "zlib error " + std::to_string(rc)));
+        if (zs_.msg) throw_io_error(file_, "corrupt gzip stream: %s", zs_.msg);
+        throw_io_error(file_, "corrupt gzip stream: zlib error %d", rc);
       }
     }
     return done;
   }
 
   // After a gzip member: the end of the file, another member, or garbage.
-  void next_member() {
+  [[gnu::cold]] void next_member() {
     while (avail_ < 2 && top_up()) {
     }
     if (avail_ == 0) {
@@ -220,8 +215,8 @@ class ByteSource {
         extra += avail_;
         avail_ = 0;
       }
-      throw IoError(file_, "trailing garbage: " + std::to_string(extra) +
-                               " bytes after the end of the gzip stream");
+      detail::throw_io_error(file_, "trailing garbage: %llu bytes after the end of the gzip stream",
+                             static_cast<unsigned long long>(extra));
     }
   }
 
@@ -242,34 +237,33 @@ struct Header {
   std::uint64_t payload_bytes = 0;
 };
 
-inline Header read_header(ByteSource& src, const std::filesystem::path& file) {
+[[gnu::cold]] inline Header read_header(ByteSource& src, const std::filesystem::path& file) {
   unsigned char magic[4];
   const std::size_t got = src.read(magic, 4);
-  if (got == 0) throw IoError(file, "empty file: expected an idx magic number");
+  if (got == 0) detail::throw_io_error(file, "empty file: expected an idx magic number");
   if (got < 4) {
-    throw IoError(file, "truncated header: the magic number needs 4 bytes, found " +
-                            std::to_string(got));
+    detail::throw_io_error(file, "truncated header: the magic number needs 4 bytes, found %zu", got);
   }
   if (magic[0] != 0 || magic[1] != 0) {
-    throw IoError(file, "bad magic number: found bytes " + hex_bytes(magic, 4) +
-                            ", expected 00 00 <type> <rank> (not an idx file?)");
+    detail::throw_io_error(file, "bad magic number: found bytes %s, expected 00 00 <type> <rank> (not an idx file?)",
+                           hex_bytes(magic, 4).c_str());
   }
   Header h;
   h.type_code = magic[2];
   if (idx_type_size(h.type_code) == 0) {
-    throw IoError(file, "unsupported type code 0x" + hex_bytes(magic + 2, 1) +
-                            " (supported: 08 ubyte, 09 i8, 0b i16, 0c i32, 0d f32, 0e f64)");
+    detail::throw_io_error(file,
+                           "unsupported type code 0x%02x (supported: 08 ubyte, 09 i8, 0b i16, 0c i32, 0d f32, 0e f64)",
+                           unsigned{magic[2]});
   }
   const unsigned rank = magic[3];
   if (rank == 0 || rank > 4) {
-    throw IoError(file, "unsupported rank " + std::to_string(rank) + " (supported: 1 to 4)");
+    detail::throw_io_error(file, "unsupported rank %u (supported: 1 to 4)", rank);
   }
   unsigned char raw[16];
   const std::size_t dim_bytes = std::size_t{4} * rank;
   if (const std::size_t n = src.read(raw, dim_bytes); n < dim_bytes) {
-    throw IoError(file, "truncated header: rank " + std::to_string(rank) + " needs " +
-                            std::to_string(dim_bytes) + " bytes of dimensions, found " +
-                            std::to_string(n));
+    detail::throw_io_error(file, "truncated header: rank %u needs %zu bytes of dimensions, found %zu", rank,
+                           dim_bytes, n);
   }
   std::uint64_t elements = 1;
   bool too_many = false;
@@ -285,8 +279,8 @@ inline Header read_header(ByteSource& src, const std::filesystem::path& file) {
   }
   const bool empty = std::find(h.dims.begin(), h.dims.end(), 0u) != h.dims.end();
   if (too_many && !empty) {
-    throw IoError(file, "absurd size: dimensions " + dims_text(h.dims) + " give more than " +
-                            std::to_string(idx_max_elements) + " elements (the limit)");
+    detail::throw_io_error(file, "absurd size: dimensions %s give more than %llu elements (the limit)",
+                           dims_text(h.dims).c_str(), static_cast<unsigned long long>(idx_max_elements));
   }
   h.payload_bytes = empty ? 0 : elements * idx_type_size(h.type_code);
   return h;
@@ -294,8 +288,8 @@ inline Header read_header(ByteSource& src, const std::filesystem::path& file) {
 
 // Reads exactly h.payload_bytes and checks that nothing follows. `what` says
 // what the header promised, for the messages ("60000 images of 28x28").
-inline std::vector<std::uint8_t> read_payload(ByteSource& src, const std::filesystem::path& file,
-                                              const Header& h, const std::string& what) {
+[[gnu::cold]] inline std::vector<std::uint8_t> read_payload(ByteSource& src, const std::filesystem::path& file,
+                                                            const Header& h, const std::string& what) {
   const std::uint64_t expected = h.payload_bytes;
   constexpr std::size_t chunk = std::size_t{1} << 24;
   std::vector<std::uint8_t> bytes;
@@ -306,8 +300,8 @@ inline std::vector<std::uint8_t> read_payload(ByteSource& src, const std::filesy
     bytes.resize(old + step);
     const std::size_t got = src.read(bytes.data() + old, step);
     if (got < step) {
-      throw IoError(file, "truncated: header says " + what + " (" + std::to_string(expected) +
-                              " bytes) but only " + std::to_string(old + got) + " bytes follow");
+      detail::throw_io_error(file, "truncated: header says %s (%llu bytes) but only %zu bytes follow", what.c_str(),
+                             static_cast<unsigned long long>(expected), old + got);
     }
   }
   // Reading to the end also makes zlib verify the gzip CRC and length.
@@ -318,9 +312,9 @@ inline std::vector<std::uint8_t> read_payload(ByteSource& src, const std::filesy
     extra += got;
   }
   if (extra > 0) {
-    throw IoError(file, "trailing garbage: " + std::string(extra >= count_limit ? "at least " : "") +
-                            std::to_string(extra) + " bytes after the payload (header says " +
-                            what + ", " + std::to_string(expected) + " bytes)");
+    detail::throw_io_error(file, "trailing garbage: %s%llu bytes after the payload (header says %s, %llu bytes)",
+                           extra >= count_limit ? "at least " : "", static_cast<unsigned long long>(extra),
+                           what.c_str(), static_cast<unsigned long long>(expected));
   }
   return bytes;
 }
@@ -328,51 +322,48 @@ inline std::vector<std::uint8_t> read_payload(ByteSource& src, const std::filesy
 }  // namespace detail::idx
 
 // Reads any supported idx file.
-inline IdxData read_idx(const std::filesystem::path& file) {
+[[gnu::cold]] inline IdxData read_idx(const std::filesystem::path& file) {
   detail::idx::ByteSource src(file);
   auto h = detail::idx::read_header(src, file);
-  const std::string what = detail::idx::dims_text(h.dims) + " " +
-                           std::string(idx_type_name(h.type_code)) + " elements";
+  const std::string what = ctcnn::detail::formatted("%s %s elements", detail::idx::dims_text(h.dims).c_str(),
+                                                    idx_type_name(h.type_code).data());
   auto bytes = detail::idx::read_payload(src, file, h, what);
   return IdxData{h.type_code, std::move(h.dims), std::move(bytes)};
 }
 
 // Reads an images file: rank 3 (count, rows, cols), type ubyte.
-inline IdxImages read_idx_images(const std::filesystem::path& file) {
+[[gnu::cold]] inline IdxImages read_idx_images(const std::filesystem::path& file) {
   detail::idx::ByteSource src(file);
   const auto h = detail::idx::read_header(src, file);
   if (h.type_code != idx_ubyte) {
-    throw IoError(file, "expected ubyte images (type 0x08), found type 0x" +
-                            detail::idx::hex_bytes(&h.type_code, 1) + " (" +
-                            std::string(idx_type_name(h.type_code)) + ")");
+    detail::throw_io_error(file, "expected ubyte images (type 0x08), found type 0x%02x (%s)",
+                           unsigned{h.type_code}, idx_type_name(h.type_code).data());
   }
   if (h.dims.size() != 3) {
-    throw IoError(file, "expected images of rank 3 (count x rows x cols), found rank " +
-                            std::to_string(h.dims.size()) + " (" + detail::idx::dims_text(h.dims) +
-                            (h.dims.size() == 1 ? "; a labels file?)" : ")"));
+    detail::throw_io_error(file, "expected images of rank 3 (count x rows x cols), found rank %zu (%s%s)",
+                           h.dims.size(), detail::idx::dims_text(h.dims).c_str(),
+                           h.dims.size() == 1 ? "; a labels file?" : "");
   }
-  const std::string what = std::to_string(h.dims[0]) + " images of " +
-                           std::to_string(h.dims[1]) + "x" + std::to_string(h.dims[2]);
+  const std::string what = ctcnn::detail::formatted("%zu images of %zux%zu", h.dims[0], h.dims[1], h.dims[2]);
   auto pixels = detail::idx::read_payload(src, file, h, what);
   return IdxImages{h.dims[0], h.dims[1], h.dims[2], std::move(pixels)};
 }
 
 // Reads a labels file: rank 1 (count), type ubyte. The label range is the
 // caller's to check, since it depends on the data set.
-inline std::vector<std::uint8_t> read_idx_labels(const std::filesystem::path& file) {
+[[gnu::cold]] inline std::vector<std::uint8_t> read_idx_labels(const std::filesystem::path& file) {
   detail::idx::ByteSource src(file);
   const auto h = detail::idx::read_header(src, file);
   if (h.type_code != idx_ubyte) {
-    throw IoError(file, "expected ubyte labels (type 0x08), found type 0x" +
-                            detail::idx::hex_bytes(&h.type_code, 1) + " (" +
-                            std::string(idx_type_name(h.type_code)) + ")");
+    detail::throw_io_error(file, "expected ubyte labels (type 0x08), found type 0x%02x (%s)",
+                           unsigned{h.type_code}, idx_type_name(h.type_code).data());
   }
   if (h.dims.size() != 1) {
-    throw IoError(file, "expected labels of rank 1 (count), found rank " +
-                            std::to_string(h.dims.size()) + " (" + detail::idx::dims_text(h.dims) +
-                            (h.dims.size() == 3 ? "; an images file?)" : ")"));
+    detail::throw_io_error(file, "expected labels of rank 1 (count), found rank %zu (%s%s)",
+                           h.dims.size(), detail::idx::dims_text(h.dims).c_str(),
+                           h.dims.size() == 3 ? "; an images file?" : "");
   }
-  return detail::idx::read_payload(src, file, h, std::to_string(h.dims[0]) + " labels");
+  return detail::idx::read_payload(src, file, h, ctcnn::detail::formatted("%zu labels", h.dims[0]));
 }
 
 }  // namespace ctcnn::io

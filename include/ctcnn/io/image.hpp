@@ -110,9 +110,7 @@ inline Image grid(const std::vector<Image>& images, std::size_t columns, std::si
   const std::size_t w = images[0].width, h = images[0].height, ch = images[0].channels;
   for (const auto& im : images) {
     if (im.width != w || im.height != h || im.channels != ch) {
-      throw IoError("<image grid>", "tiles differ in size: " + std::to_string(im.width) + "x" +
-                                        std::to_string(im.height) + " vs " + std::to_string(w) + "x" +
-                                        std::to_string(h));
+      detail::throw_io_error("<image grid>", "tiles differ in size: %zux%zu vs %zux%zu", im.width, im.height, w, h);
     }
   }
   columns = std::min(columns, images.size());
@@ -157,18 +155,17 @@ inline void put_chunk(std::vector<unsigned char>& out, const char (&type)[5],
 
 inline void write_bytes(const std::filesystem::path& file, const std::vector<unsigned char>& bytes) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  if (!out) throw IoError(file, "cannot open for writing");
+  if (!out) detail::throw_io_error(file, "cannot open for writing");
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   out.close();
-  if (!out) throw IoError(file, "write error");
+  if (!out) detail::throw_io_error(file, "write error");
 }
 
 inline void check_image(const std::filesystem::path& file, const Image& img) {
   if (img.width == 0 || img.height == 0 || (img.channels != 1 && img.channels != 3) ||
       img.pixels.size() != img.width * img.height * img.channels) {
-    throw IoError(file, "cannot write an image of " + std::to_string(img.width) + "x" +
-                            std::to_string(img.height) + "x" + std::to_string(img.channels) +
-                            " with " + std::to_string(img.pixels.size()) + " bytes");
+    detail::throw_io_error(file, "cannot write an image of %zux%zux%zu with %zu bytes", img.width, img.height,
+                           img.channels, img.pixels.size());
   }
 }
 
@@ -196,7 +193,7 @@ inline std::vector<unsigned char> encode_png(const Image& img) {
   uLongf packed_size = compressBound(static_cast<uLong>(raw.size()));
   std::vector<unsigned char> packed(packed_size);
   if (compress2(packed.data(), &packed_size, raw.data(), static_cast<uLong>(raw.size()), 9) != Z_OK) {
-    throw IoError("<png>", "zlib compress2 failed");
+    detail::throw_io_error("<png>", "zlib compress2 failed");
   }
   packed.resize(packed_size);
   di::put_chunk(out, "IDAT", packed);

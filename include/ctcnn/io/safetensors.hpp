@@ -23,11 +23,10 @@
 // are flushed to disk and only then renamed over <file>: a crash leaves either
 // the old file or the new one, never half of one.
 //
-// Link: nlohmann-json. The ctcnn::ctcnn target does not link it; add
-// nlohmann_json::nlohmann_json to the target that includes this header.
+// The JSON is read and written by detail/json.hpp, not by a JSON library:
+// nlohmann-json cost every translation unit that included this header 1.8 s
+// to parse and 4-5 s more to compile its parser and serializer at -O3.
 #pragma once
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -35,12 +34,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -51,6 +50,9 @@
 #include <unistd.h>
 #endif
 
+#include "ctcnn/detail/format.hpp"
+#include "ctcnn/detail/json.hpp"
+#include "ctcnn/detail/names.hpp"
 #include "ctcnn/io/error.hpp"
 
 namespace ctcnn::io {
@@ -115,23 +117,25 @@ struct FileCloser {
 };
 using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 
-inline std::string errno_text(int err) { return std::generic_category().message(err); }
+[[gnu::cold]] inline std::string errno_text(int err) { return std::generic_category().message(err); }
 
-inline std::string shape_text(const std::vector<std::size_t>& shape) {
+[[gnu::cold]] inline std::string shape_text(const std::vector<std::size_t>& shape) {
   std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
+  for (std::size_t i = 0; i < shape.size(); ++i) ctcnn::detail::append_format(s, "%s%zu", i ? ", " : "", shape[i]);
+  s += ']';
+  return s;
 }
 
-inline std::string range_text(std::uint64_t begin, std::uint64_t end) {
-  std::string s = "[";  // appended, not "[" + std::string: g++ 12 -O3 gives a false -Wrestrict on that
-  s += std::to_string(begin);
-  s += ", ";
-  s += std::to_string(end);
-  return s += ")";
+[[gnu::cold]] inline std::string range_text(std::uint64_t begin, std::uint64_t end) {
+  return ctcnn::detail::formatted("[%llu, %llu)", static_cast<unsigned long long>(begin),
+                                  static_cast<unsigned long long>(end));
+}
+
+// A JSON value as the header writes it, for messages (long ones cut short).
+[[gnu::cold]] inline std::string json_text(std::string_view header, const ctcnn::detail::json::Value& v) {
+  std::string_view t = header.substr(v.begin, v.end - v.begin);
+  if (t.size() > 200) return std::string(t.substr(0, 200)) + "...";
+  return std::string(t);
 }
 
 // product(shape) * element_size, or nullopt if that overflows 64 bits.
@@ -194,51 +198,62 @@ struct Entry {
   std::uint64_t begin, end;
 };
 
-// Parses one header entry; `say` prefixes messages with the tensor's name.
-inline Entry parse_entry(const std::filesystem::path& file, const std::string& name,
-                         const nlohmann::json& value, std::uint64_t buffer_size) {
-  const std::string say = "tensor '" + name + "': ";
-  if (!value.is_object()) throw IoError(file, say + "header entry is not a JSON object");
-  for (const char* key : {"dtype", "shape", "data_offsets"}) {
-    if (!value.contains(key)) throw IoError(file, say + "missing \"" + key + "\"");
+// Parses one header entry; messages start with the tensor's name.
+[[gnu::cold]] inline Entry parse_entry(const std::filesystem::path& file, const std::string& name,
+                                       const ctcnn::detail::json::Document& doc,
+                                       const ctcnn::detail::json::Value& value, std::string_view header,
+                                       std::uint64_t buffer_size) {
+  using ull = unsigned long long;
+  const char* say = name.c_str();
+  if (!value.is_object()) detail::throw_io_error(file, "tensor '%s': header entry is not a JSON object", say);
+  const ctcnn::detail::json::Value* fields[3];
+  const char* keys[] = {"dtype", "shape", "data_offsets"};
+  for (int k = 0; k < 3; ++k) {
+    fields[k] = doc.find(value, keys[k]);
+    if (!fields[k]) detail::throw_io_error(file, "tensor '%s': missing \"%s\"", say, keys[k]);
   }
-  const auto& dtype = value["dtype"];
-  if (!dtype.is_string()) throw IoError(file, say + "\"dtype\" is not a string");
-  const auto d = dtype_from_name(dtype.get_ref<const std::string&>());
-  if (!d) throw IoError(file, say + "unknown dtype " + dtype.dump());
+  const auto& dtype = *fields[0];
+  const auto& shape = *fields[1];
+  const auto& offsets = *fields[2];
+  if (!dtype.is_string()) detail::throw_io_error(file, "tensor '%s': \"dtype\" is not a string", say);
+  const auto d = dtype_from_name(doc.text(dtype));
+  if (!d) detail::throw_io_error(file, "tensor '%s': unknown dtype %s", say, json_text(header, dtype).c_str());
 
   Entry e{name, *d, {}, 0, 0};
-  const auto& shape = value["shape"];
-  const bool shape_ok =
-      shape.is_array() && std::all_of(shape.begin(), shape.end(),
-                                      [](const nlohmann::json& x) { return x.is_number_unsigned(); });
+  const auto dims = doc.children(shape);
+  bool shape_ok = shape.is_array();
+  for (const auto* x : dims) shape_ok = shape_ok && x->unsigned_integer;
   if (!shape_ok) {
-    throw IoError(file, say + "\"shape\" must be an array of non-negative integers, found " +
-                            shape.dump());
+    detail::throw_io_error(file, "tensor '%s': \"shape\" must be an array of non-negative integers, found %s", say,
+                           json_text(header, shape).c_str());
   }
-  for (const auto& x : shape) e.shape.push_back(x.get<std::size_t>());
+  for (const auto* x : dims) e.shape.push_back(static_cast<std::size_t>(x->number));
 
-  const auto& offsets = value["data_offsets"];
-  if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
-      !offsets[1].is_number_unsigned()) {
-    throw IoError(file, say + "\"data_offsets\" must be [begin, end] with non-negative integers, found " +
-                            offsets.dump());
+  const std::string offsets_text = json_text(header, offsets);
+  const auto range = doc.children(offsets);
+  if (!offsets.is_array() || range.size() != 2 || !range[0]->unsigned_integer || !range[1]->unsigned_integer) {
+    detail::throw_io_error(file,
+                           "tensor '%s': \"data_offsets\" must be [begin, end] with non-negative integers, found %s",
+                           say, offsets_text.c_str());
   }
-  e.begin = offsets[0].get<std::uint64_t>();
-  e.end = offsets[1].get<std::uint64_t>();
-  const std::string offsets_text = "data_offsets " + offsets.dump();
-  if (e.begin > e.end) throw IoError(file, say + offsets_text + " have begin > end");
+  e.begin = range[0]->number;
+  e.end = range[1]->number;
+  if (e.begin > e.end) {
+    detail::throw_io_error(file, "tensor '%s': data_offsets %s have begin > end", say, offsets_text.c_str());
+  }
   if (e.end > buffer_size) {
-    throw IoError(file, say + offsets_text + " out of range: the data buffer has " +
-                            std::to_string(buffer_size) + " bytes");
+    detail::throw_io_error(file, "tensor '%s': data_offsets %s out of range: the data buffer has %llu bytes", say,
+                           offsets_text.c_str(), static_cast<ull>(buffer_size));
   }
   const auto want = byte_size(e.shape, dtype_size(e.dtype));
-  if (!want) throw IoError(file, say + "shape " + shape_text(e.shape) + " is absurdly large");
+  if (!want) {
+    detail::throw_io_error(file, "tensor '%s': shape %s is absurdly large", say, shape_text(e.shape).c_str());
+  }
   if (*want != e.end - e.begin) {
-    throw IoError(file, say + "byte size " + std::to_string(e.end - e.begin) + " (" + offsets_text +
-                            ") does not match shape " + shape_text(e.shape) + " of " +
-                            std::string(dtype_name(e.dtype)) + " (" + std::to_string(*want) +
-                            " bytes)");
+    detail::throw_io_error(file,
+                           "tensor '%s': byte size %llu (data_offsets %s) does not match shape %s of %s (%llu bytes)",
+                           say, static_cast<ull>(e.end - e.begin), offsets_text.c_str(), shape_text(e.shape).c_str(),
+                           dtype_name(e.dtype).data(), static_cast<ull>(*want));
   }
   return e;
 }
@@ -252,8 +267,16 @@ class SafetensorsFile {
 
   // The tensor called `name`, or nullptr.
   const TensorRecord* find(std::string_view name) const {
-    const auto it = index_.find(name);
-    return it == index_.end() ? nullptr : &tensors_[it->second];
+    std::size_t lo = 0, hi = by_name_.size();  // binary search: the first name >= `name` is at lo
+    while (lo < hi) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (std::string_view(tensors_[by_name_[mid]].name) < name) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo < by_name_.size() && tensors_[by_name_[lo]].name == name ? &tensors_[by_name_[lo]] : nullptr;
   }
   // In the order of their data offsets.
   const std::vector<TensorRecord>& tensors() const noexcept { return tensors_; }
@@ -273,212 +296,243 @@ class SafetensorsFile {
 
   std::filesystem::path path_;
   std::vector<TensorRecord> tensors_;
-  std::map<std::string, std::size_t, std::less<>> index_;
+  std::vector<std::size_t> by_name_;  // positions in tensors_, in name order
   std::map<std::string, std::string> metadata_;
 };
 
-inline SafetensorsFile SafetensorsFile::read(const std::filesystem::path& file) {
+[[gnu::cold]] inline SafetensorsFile SafetensorsFile::read(const std::filesystem::path& file) {
   namespace st = detail::safetensors;
-  using nlohmann::json;
+  namespace json = ctcnn::detail::json;
+  using ull = unsigned long long;
   std::error_code ec;
-  if (std::filesystem::is_directory(file, ec)) throw IoError(file, "cannot open for reading: is a directory");
+  if (std::filesystem::is_directory(file, ec)) detail::throw_io_error(file, "cannot open for reading: is a directory");
   errno = 0;
   st::FilePtr f(std::fopen(file.string().c_str(), "rb"));
-  if (!f) throw IoError(file, "cannot open for reading: " + st::errno_text(errno));
+  if (!f) detail::throw_io_error(file, "cannot open for reading: %s", st::errno_text(errno).c_str());
   const auto read_exactly = [&](void* out, std::size_t n, const char* what) {
     const std::size_t got = n == 0 ? 0 : std::fread(out, 1, n, f.get());
-    if (std::ferror(f.get())) throw IoError(file, "read error: " + st::errno_text(errno));
+    if (std::ferror(f.get())) detail::throw_io_error(file, "read error: %s", st::errno_text(errno).c_str());
     if (got != n) {
-      throw IoError(file, std::string("truncated while reading ") + what + ": expected " +
-                              std::to_string(n) + " bytes, found " + std::to_string(got));
+      detail::throw_io_error(file, "truncated while reading %s: expected %zu bytes, found %zu", what, n, got);
     }
   };
 
   const std::uint64_t file_size = std::filesystem::file_size(file, ec);
-  if (ec) throw IoError(file, "cannot determine the file size: " + ec.message());
+  if (ec) detail::throw_io_error(file, "cannot determine the file size: %s", ec.message().c_str());
   if (file_size < 8) {
-    throw IoError(file, "too short: " + std::to_string(file_size) +
-                            " bytes, but a safetensors file starts with an 8-byte header length");
+    detail::throw_io_error(file, "too short: %llu bytes, but a safetensors file starts with an 8-byte header length",
+                           static_cast<ull>(file_size));
   }
   std::byte length_field[8];
   read_exactly(length_field, 8, "the header length");
   const auto header_size = st::load_le<std::uint64_t>(length_field);
   if (header_size > st::max_header_bytes) {
-    throw IoError(file, "absurd header length " + std::to_string(header_size) + " bytes (limit " +
-                            std::to_string(st::max_header_bytes) + "; not a safetensors file?)");
+    detail::throw_io_error(file, "absurd header length %llu bytes (limit %llu; not a safetensors file?)",
+                           static_cast<ull>(header_size), static_cast<ull>(st::max_header_bytes));
   }
   if (header_size > file_size - 8) {
-    throw IoError(file, "header length " + std::to_string(header_size) +
-                            " exceeds the file: only " + std::to_string(file_size - 8) +
-                            " bytes follow the 8-byte length field");
+    detail::throw_io_error(file, "header length %llu exceeds the file: only %llu bytes follow the 8-byte length field",
+                           static_cast<ull>(header_size), static_cast<ull>(file_size - 8));
   }
   const std::uint64_t buffer_size = file_size - 8 - header_size;
   std::string text(static_cast<std::size_t>(header_size), '\0');
   read_exactly(text.data(), text.size(), "the header");
 
-  // nlohmann keeps the last of duplicate keys silently; catch them as parsed.
-  std::set<std::string> seen;
-  std::string duplicate;
-  const json::parser_callback_t note_keys = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::key && depth == 1 && duplicate.empty() &&
-        !seen.insert(parsed.get<std::string>()).second) {
-      duplicate = parsed.get<std::string>();
-    }
-    return true;
-  };
-  json header;
+  json::Document doc;
   try {
-    header = json::parse(text, note_keys);
-  } catch (const json::exception& e) {
-    throw IoError(file, std::string("header is not valid JSON: ") + e.what());
+    doc = json::parse(text);
+  } catch (const json::ParseError& e) {
+    detail::throw_io_error(file, "header is not valid JSON: %s", e.what());
   }
+  const json::Value& header = doc.root();
   if (!header.is_object()) {
-    throw IoError(file, std::string("header is not a JSON object but a JSON ") + header.type_name());
+    detail::throw_io_error(file, "header is not a JSON object but a JSON %s", json::kind_name(header.kind));
   }
-  if (!duplicate.empty()) throw IoError(file, "duplicate name '" + duplicate + "' in the header");
+  // The members by name: duplicates refused, then visited in name order.
+  const auto items = doc.children(header);
+  std::vector<std::string_view> keys(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) keys[i] = doc.key(*items[i]);
+  const ctcnn::detail::NameIndex members(keys);
+  if (const std::size_t d = members.first_duplicate(); d != members.npos) {
+    detail::throw_io_error(file, "duplicate name '%s' in the header", doc.key(*items[d]).c_str());
+  }
 
   SafetensorsFile result;
   result.path_ = file;
   std::vector<st::Entry> entries;
-  for (const auto& [key, value] : header.items()) {
-    if (key == "__metadata__") {
-      if (!value.is_object()) throw IoError(file, "__metadata__ is not a JSON object");
-      for (const auto& [k, v] : value.items()) {
-        if (!v.is_string()) {
-          throw IoError(file, "__metadata__: value of '" + k + "' is not a string but " + v.dump());
-        }
-        result.metadata_.emplace(k, v.get<std::string>());
-      }
+  for (const std::size_t index : members.sorted()) {
+    const std::string& key = doc.key(*items[index]);
+    const json::Value& value = *items[index];
+    if (key != "__metadata__") {
+      entries.push_back(st::parse_entry(file, key, doc, value, text, buffer_size));
       continue;
     }
-    entries.push_back(st::parse_entry(file, key, value, buffer_size));
+    if (!value.is_object()) detail::throw_io_error(file, "__metadata__ is not a JSON object");
+    for (const json::Value* member : doc.children(value)) {
+      const std::string& k = doc.key(*member);
+      if (doc.find(value, k) != member) continue;  // a later duplicate wins
+      if (!member->is_string()) {
+        detail::throw_io_error(file, "__metadata__: value of '%s' is not a string but %s", k.c_str(),
+                               st::json_text(text, *member).c_str());
+      }
+      result.metadata_.emplace(k, doc.text(*member));
+    }
   }
 
-  // Sorted by offsets, the tensors must tile [0, buffer_size) exactly.
-  std::stable_sort(entries.begin(), entries.end(), [](const st::Entry& a, const st::Entry& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
+  // Sorted by offsets, the tensors must tile [0, buffer_size) exactly. Ties
+  // stay in name order. std::qsort of (begin, end, index) triples: no sort
+  // templates to compile for a list that is sorted once per file.
+  struct Span {
+    std::uint64_t begin, end;
+    std::size_t index;
+  };
+  std::vector<Span> order(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) order[i] = {entries[i].begin, entries[i].end, i};
+  if (!order.empty()) {
+    std::qsort(order.data(), order.size(), sizeof(Span), [](const void* pa, const void* pb) {
+      const auto& a = *static_cast<const Span*>(pa);
+      const auto& b = *static_cast<const Span*>(pb);
+      const auto cmp = [](auto x, auto y) { return x < y ? -1 : x > y ? 1 : 0; };
+      return a.begin != b.begin ? cmp(a.begin, b.begin) : a.end != b.end ? cmp(a.end, b.end) : cmp(a.index, b.index);
+    });
+  }
   std::uint64_t pos = 0;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const auto& e = entries[i];
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const auto& e = entries[order[i].index];
     if (e.begin < pos) {
-      const auto& prev = entries[i - 1];
-      throw IoError(file, "tensors '" + prev.name + "' " + st::range_text(prev.begin, prev.end) +
-                              " and '" + e.name + "' " + st::range_text(e.begin, e.end) + " overlap");
+      const auto& prev = entries[order[i - 1].index];
+      detail::throw_io_error(file, "tensors '%s' %s and '%s' %s overlap", prev.name.c_str(),
+                             st::range_text(prev.begin, prev.end).c_str(), e.name.c_str(),
+                             st::range_text(e.begin, e.end).c_str());
     }
     if (e.begin > pos) {
-      throw IoError(file, "hole in the data buffer: bytes " + st::range_text(pos, e.begin) +
-                              " belong to no tensor");
+      detail::throw_io_error(file, "hole in the data buffer: bytes %s belong to no tensor",
+                             st::range_text(pos, e.begin).c_str());
     }
     pos = e.end;
   }
   if (pos < buffer_size) {
-    throw IoError(file, "hole in the data buffer: bytes " + st::range_text(pos, buffer_size) +
-                            " at its end belong to no tensor");
+    detail::throw_io_error(file, "hole in the data buffer: bytes %s at its end belong to no tensor",
+                           st::range_text(pos, buffer_size).c_str());
   }
 
   // Contiguous and in offset order, so one sequential pass reads them all.
-  result.tensors_.reserve(entries.size());
-  for (auto& e : entries) {
-    TensorRecord t{std::move(e.name), e.dtype, std::move(e.shape), {}};
+  result.tensors_.resize(entries.size());
+  std::vector<std::string_view> names(entries.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    auto& e = entries[order[i].index];
+    TensorRecord& t = result.tensors_[i];
+    t.name = std::move(e.name);
+    t.dtype = e.dtype;
+    t.shape = std::move(e.shape);
     t.bytes.resize(static_cast<std::size_t>(e.end - e.begin));
-    read_exactly(t.bytes.data(), t.bytes.size(), ("tensor '" + t.name + "'").c_str());
-    result.index_.emplace(t.name, result.tensors_.size());
-    result.tensors_.push_back(std::move(t));
+    read_exactly(t.bytes.data(), t.bytes.size(), ctcnn::detail::formatted("tensor '%s'", t.name.c_str()).c_str());
+    names[i] = t.name;
   }
+  result.by_name_ = ctcnn::detail::NameIndex(names).sorted();
   return result;
 }
 
-inline const TensorRecord& SafetensorsFile::get(std::string_view name) const {
+[[gnu::cold]] inline const TensorRecord& SafetensorsFile::get(std::string_view name) const {
   if (const TensorRecord* t = find(name)) return *t;
   std::string known;
-  std::size_t listed = 0;
-  for (const auto& t : tensors_) {
-    if (listed == 10) {
-      known += ", ...";
-      break;
-    }
-    known += (listed++ ? ", " : "") + t.name;
+  for (std::size_t i = 0; i < tensors_.size() && i <= 10; ++i) {
+    ctcnn::detail::append_format(known, "%s%s", i ? ", " : "", i == 10 ? "..." : tensors_[i].name.c_str());
   }
-  throw IoError(path_, "no tensor named '" + std::string(name) + "' (the file has: " +
-                           (known.empty() ? std::string("no tensors") : known) + ")");
+  detail::throw_io_error(path_, "no tensor named '%.*s' (the file has: %s)", static_cast<int>(name.size()),
+                         name.data(), known.empty() ? "no tensors" : known.c_str());
 }
 
-inline std::vector<float> SafetensorsFile::to_f32(std::string_view name) const {
+[[gnu::cold]] inline std::vector<float> SafetensorsFile::to_f32(std::string_view name) const {
   namespace st = detail::safetensors;
   const TensorRecord& t = get(name);
+  if (t.dtype != Dtype::F32 && t.dtype != Dtype::F64 && t.dtype != Dtype::F16 && t.dtype != Dtype::BF16) {
+    detail::throw_io_error(path_, "tensor '%s' has dtype %s; to_f32 converts only F32, F64, F16 and BF16",
+                           t.name.c_str(), dtype_name(t.dtype).data());
+  }
   const std::byte* p = t.bytes.data();
-  std::vector<float> out(t.bytes.size() / dtype_size(t.dtype));
-  switch (t.dtype) {
-    case Dtype::F32:
-      if constexpr (std::endian::native == std::endian::little) {
-        if (!out.empty()) std::memcpy(out.data(), p, t.bytes.size());
-      } else {
-        for (std::size_t i = 0; i < out.size(); ++i) {
-          out[i] = std::bit_cast<float>(st::load_le<std::uint32_t>(p + 4 * i));
-        }
-      }
-      break;
-    case Dtype::F64:
-      for (std::size_t i = 0; i < out.size(); ++i) {
-        out[i] = static_cast<float>(std::bit_cast<double>(st::load_le<std::uint64_t>(p + 8 * i)));
-      }
-      break;
-    case Dtype::F16:
-      for (std::size_t i = 0; i < out.size(); ++i) out[i] = st::f16_to_f32(st::load_le<std::uint16_t>(p + 2 * i));
-      break;
-    case Dtype::BF16:
-      for (std::size_t i = 0; i < out.size(); ++i) out[i] = st::bf16_to_f32(st::load_le<std::uint16_t>(p + 2 * i));
-      break;
-    default:
-      throw IoError(path_, "tensor '" + t.name + "' has dtype " + std::string(dtype_name(t.dtype)) +
-                               "; to_f32 converts only F32, F64, F16 and BF16");
+  const std::size_t size = dtype_size(t.dtype);
+  std::vector<float> out(t.bytes.size() / size);
+  if (t.dtype == Dtype::F32 && std::endian::native == std::endian::little) {
+    if (!out.empty()) std::memcpy(out.data(), p, t.bytes.size());
+    return out;
+  }
+  // One loop for the conversions (weights load once: its speed does not matter,
+  // four vectorised loops would only cost compile time).
+  for (std::size_t i = 0; i < out.size(); ++i, p += size) {
+    switch (t.dtype) {
+      case Dtype::F32: out[i] = std::bit_cast<float>(st::load_le<std::uint32_t>(p)); break;
+      case Dtype::F64: out[i] = static_cast<float>(std::bit_cast<double>(st::load_le<std::uint64_t>(p))); break;
+      case Dtype::F16: out[i] = st::f16_to_f32(st::load_le<std::uint16_t>(p)); break;
+      default: out[i] = st::bf16_to_f32(st::load_le<std::uint16_t>(p)); break;
+    }
   }
   return out;
 }
 
-inline std::vector<float> SafetensorsFile::to_f32(std::string_view name,
-                                                  const std::vector<std::size_t>& expected_shape) const {
+[[gnu::cold]] inline std::vector<float> SafetensorsFile::to_f32(std::string_view name,
+                                                                const std::vector<std::size_t>& expected_shape) const {
   const TensorRecord& t = get(name);
   if (t.shape != expected_shape) {
-    throw IoError(path_, "tensor '" + t.name + "' has shape " + detail::safetensors::shape_text(t.shape) +
-                             ", expected " + detail::safetensors::shape_text(expected_shape));
+    detail::throw_io_error(path_, "tensor '%s' has shape %s, expected %s", t.name.c_str(),
+                           detail::safetensors::shape_text(t.shape).c_str(),
+                           detail::safetensors::shape_text(expected_shape).c_str());
   }
   return to_f32(name);
 }
 
 // Writes `tensors` (contiguously, in the order given) and `metadata`; see the
 // header comment for the layout and the crash safety.
-inline void write_safetensors(const std::filesystem::path& file, const std::vector<TensorRecord>& tensors,
-                              const std::map<std::string, std::string>& metadata = {}) {
+[[gnu::cold]] inline void write_safetensors(const std::filesystem::path& file, const std::vector<TensorRecord>& tensors,
+                                            const std::map<std::string, std::string>& metadata = {}) {
   namespace st = detail::safetensors;
-  using nlohmann::ordered_json;
-  // ordered_json: entries appear in the order written, so the file reads like the model.
-  ordered_json header = ordered_json::object();
-  if (!metadata.empty()) header["__metadata__"] = metadata;
-  std::set<std::string_view> names;
+  namespace json = ctcnn::detail::json;
+  using ctcnn::detail::append_format;
+  // The header as nlohmann-json's dump() wrote it before: no spaces, metadata
+  // first (keys sorted), then the tensors in the order given.
+  std::string text = "{";
+  if (!metadata.empty()) {
+    text += "\"__metadata__\":{";
+    for (const auto& [key, value] : metadata) {
+      if (text.back() != '{') text += ',';
+      if (!json::append_string(text, key)) {
+        detail::throw_io_error(file, "cannot write: metadata key '%s' is not valid UTF-8",
+                               json::printable(key).c_str());
+      }
+      text += ':';
+      if (!json::append_string(text, value)) {
+        detail::throw_io_error(file, "cannot write: metadata value of '%s' is not valid UTF-8", key.c_str());
+      }
+    }
+    text += '}';
+  }
+  std::vector<std::string_view> all_names(tensors.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i) all_names[i] = tensors[i].name;
+  const ctcnn::detail::NameIndex names(all_names);
   std::uint64_t offset = 0;
-  for (const auto& t : tensors) {
-    const std::string say = "cannot write: tensor '" + t.name + "': ";
-    if (t.name == "__metadata__") throw IoError(file, say + "the name is reserved for metadata");
-    if (!names.insert(t.name).second) throw IoError(file, say + "duplicate name");
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const TensorRecord& t = tensors[i];
+    const std::string name = json::printable(t.name);
+    const auto fail = [&](const char* problem) {
+      detail::throw_io_error(file, "cannot write: tensor '%s': %s", name.c_str(), problem);
+    };
+    if (t.name == "__metadata__") fail("the name is reserved for metadata");
+    if (names.find(t.name) != i) fail("duplicate name");
     const auto want = st::byte_size(t.shape, dtype_size(t.dtype));
     if (!want || *want != t.bytes.size()) {
-      throw IoError(file, say + "has " + std::to_string(t.bytes.size()) + " bytes but shape " +
-                              st::shape_text(t.shape) + " of " + std::string(dtype_name(t.dtype)) +
-                              " needs " + (want ? std::to_string(*want) : std::string("too many")));
+      detail::throw_io_error(file, "cannot write: tensor '%s': has %zu bytes but shape %s of %s needs %s", name.c_str(),
+                             t.bytes.size(), st::shape_text(t.shape).c_str(), dtype_name(t.dtype).data(),
+                             want ? std::to_string(*want).c_str() : "too many");
     }
-    header[t.name] = {{"dtype", std::string(dtype_name(t.dtype))},
-                      {"shape", t.shape},
-                      {"data_offsets", ordered_json::array({offset, offset + *want})}};
+    if (text.size() > 1) text += ',';
+    if (!json::append_string(text, t.name)) fail("the name is not valid UTF-8");
+    append_format(text, ":{\"dtype\":\"%s\",\"shape\":[", dtype_name(t.dtype).data());
+    for (std::size_t i = 0; i < t.shape.size(); ++i) append_format(text, "%s%zu", i ? "," : "", t.shape[i]);
+    append_format(text, "],\"data_offsets\":[%llu,%llu]}", static_cast<unsigned long long>(offset),
+                  static_cast<unsigned long long>(offset + *want));
     offset += *want;
   }
-  std::string text;
-  try {
-    text = header.dump();
-  } catch (const nlohmann::json::exception& e) {
-    throw IoError(file, std::string("cannot write: ") + e.what());  // e.g. a name that is not UTF-8
-  }
+  text += '}';
   text.append((8 - text.size() % 8) % 8, ' ');
 
   std::filesystem::path tmp = file;
@@ -493,33 +547,35 @@ inline void write_safetensors(const std::filesystem::path& file, const std::vect
     }
   };
   TmpGuard guard{tmp};  // declared first, so it runs after the file is closed
+  // "<doing> <tmp><after>: <reason>", e.g. "cannot open x.tmp for writing: No such file or directory".
+  const auto fail = [&](const char* doing, const char* after, const std::string& reason) {
+    detail::throw_io_error(file, "%s %s%s: %s", doing, tmp.string().c_str(), after, reason.c_str());
+  };
   errno = 0;
   st::FilePtr f(std::fopen(tmp.string().c_str(), "wb"));
-  if (!f) throw IoError(file, "cannot open " + tmp.string() + " for writing: " + st::errno_text(errno));
+  if (!f) fail("cannot open", " for writing", st::errno_text(errno));
   const auto write = [&](const void* p, std::size_t n) {
-    if (n != 0 && std::fwrite(p, 1, n, f.get()) != n) {
-      throw IoError(file, "write error on " + tmp.string() + ": " + st::errno_text(errno));
-    }
+    if (n != 0 && std::fwrite(p, 1, n, f.get()) != n) fail("write error on", "", st::errno_text(errno));
   };
   std::byte length_field[8];
   st::store_le<std::uint64_t>(length_field, text.size());
   write(length_field, 8);
   write(text.data(), text.size());
   for (const auto& t : tensors) write(t.bytes.data(), t.bytes.size());
-  if (std::fflush(f.get()) != 0) throw IoError(file, "write error on " + tmp.string() + ": " + st::errno_text(errno));
+  if (std::fflush(f.get()) != 0) fail("write error on", "", st::errno_text(errno));
 #if defined(__unix__) || defined(__APPLE__)
   // Without this, a power cut after the rename can leave an empty file.
-  if (::fsync(::fileno(f.get())) != 0) throw IoError(file, "cannot sync " + tmp.string() + ": " + st::errno_text(errno));
+  if (::fsync(::fileno(f.get())) != 0) fail("cannot sync", "", st::errno_text(errno));
 #endif
-  if (std::fclose(f.release()) != 0) throw IoError(file, "cannot close " + tmp.string() + ": " + st::errno_text(errno));
+  if (std::fclose(f.release()) != 0) fail("cannot close", "", st::errno_text(errno));
   std::error_code ec;
   std::filesystem::rename(tmp, file, ec);
-  if (ec) throw IoError(file, "cannot rename " + tmp.string() + " to the destination: " + ec.message());
+  if (ec) fail("cannot rename", " to the destination", ec.message());
   guard.keep = true;
 }
 
 // An F32 record holding product(shape) floats read from `data`, stored little-endian.
-inline TensorRecord make_f32_record(std::string name, std::vector<std::size_t> shape, const float* data) {
+[[gnu::cold]] inline TensorRecord make_f32_record(std::string name, std::vector<std::size_t> shape, const float* data) {
   std::size_t count = 1;
   for (std::size_t d : shape) count *= d;
   TensorRecord t{std::move(name), Dtype::F32, std::move(shape), std::vector<std::byte>(count * 4)};

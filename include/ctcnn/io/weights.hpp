@@ -23,20 +23,24 @@
 // hide a model saved in half precision). On any error the network's parameters
 // are unchanged.
 //
-// Link: nlohmann-json (through safetensors.hpp).
+// Compile time: the templates only list Net's tensors (weight_entries); the
+// work, the messages and the file format are non-template functions below,
+// compiled once per translation unit whatever the networks.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <filesystem>
 #include <map>
-#include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "ctcnn/core/layer.hpp"
+#include "ctcnn/detail/format.hpp"
+#include "ctcnn/detail/names.hpp"
 #include "ctcnn/io/error.hpp"
 #include "ctcnn/io/safetensors.hpp"
 
@@ -50,23 +54,93 @@ struct WeightEntry {
   std::size_t size = 0;            // elements
 };
 
+namespace detail::weights {
+
+// The tensors of layer `layer`, whose parameters start at `offset`.
+[[gnu::cold, gnu::noinline]] inline void add_layer(std::vector<WeightEntry>& entries, std::size_t layer,
+                                                   std::size_t offset, std::span<const ParameterSpec> specs) {
+  for (const ParameterSpec& spec : specs) {
+    entries.push_back(WeightEntry{
+        ctcnn::detail::formatted("%zu.%.*s", layer, static_cast<int>(spec.name.size()), spec.name.data()),
+        std::vector<std::size_t>(spec.dims.begin(), spec.dims.begin() + static_cast<std::ptrdiff_t>(spec.rank)),
+        offset + spec.offset, spec.size()});
+  }
+}
+
+[[gnu::cold]] inline std::vector<TensorRecord> records(const std::vector<WeightEntry>& entries, const float* values) {
+  std::vector<TensorRecord> out;
+  out.reserve(entries.size());
+  for (const WeightEntry& e : entries) out.push_back(make_f32_record(e.name, e.shape, values + e.offset));
+  return out;
+}
+
+[[gnu::cold]] inline std::vector<std::string> mismatches(const std::vector<WeightEntry>& entries,
+                                                         const SafetensorsFile& file, std::string_view ignore_prefix) {
+  namespace st = detail::safetensors;
+  using ctcnn::detail::formatted;
+  std::vector<std::string> problems;
+  std::vector<std::string_view> names(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) names[i] = entries[i].name;
+  const ctcnn::detail::NameIndex expected(names);
+  for (const WeightEntry& e : entries) {
+    const TensorRecord* t = file.find(e.name);
+    if (!t) {
+      problems.push_back(formatted("missing: %s (F32 %s)", e.name.c_str(), st::shape_text(e.shape).c_str()));
+      continue;
+    }
+    if (t->shape != e.shape) {
+      problems.push_back(formatted("wrong shape: %s is %s in the file, the network has %s", e.name.c_str(),
+                                   st::shape_text(t->shape).c_str(), st::shape_text(e.shape).c_str()));
+    }
+    if (t->dtype != Dtype::F32) {
+      problems.push_back(formatted("wrong dtype: %s is %s in the file, the network needs F32", e.name.c_str(),
+                                   dtype_name(t->dtype).data()));
+    }
+  }
+  for (const TensorRecord& t : file.tensors()) {
+    if (!ignore_prefix.empty() && std::string_view(t.name).starts_with(ignore_prefix)) continue;
+    if (!expected.contains(t.name)) {
+      problems.push_back(formatted("unexpected: %s (%s %s) is not a parameter of the network", t.name.c_str(),
+                                   dtype_name(t.dtype).data(), st::shape_text(t.shape).c_str()));
+    }
+  }
+  return problems;
+}
+
+// "<what> (N difference[s]):" and the problems, one an indented line.
+[[gnu::cold]] inline std::string problem_list(const char* what, const std::vector<std::string>& problems) {
+  std::string text = ctcnn::detail::formatted("%s (%zu difference%s):", what, problems.size(),
+                                              problems.size() == 1 ? "" : "s");
+  for (const auto& p : problems) ctcnn::detail::append_format(text, "\n  %s", p.c_str());
+  return text;
+}
+
+[[gnu::cold]] inline void load(const std::vector<WeightEntry>& entries, std::span<float> parameters,
+                               const SafetensorsFile& file, std::string_view ignore_prefix) {
+  const std::vector<std::string> problems = mismatches(entries, file, ignore_prefix);
+  if (!problems.empty()) {
+    detail::throw_io_error(file.path(), "%s", problem_list("the tensors do not match the network", problems).c_str());
+  }
+  // Staged in a copy, so a failure half-way cannot leave a mixed network.
+  std::vector<float> staged(parameters.begin(), parameters.end());
+  for (const WeightEntry& e : entries) {
+    const std::vector<float> values = file.to_f32(e.name, e.shape);
+    std::copy(values.begin(), values.end(), staged.begin() + static_cast<std::ptrdiff_t>(e.offset));
+  }
+  std::copy(staged.begin(), staged.end(), parameters.begin());
+}
+
+}  // namespace detail::weights
+
 // Every parameter tensor of Net, in layer order.
 template <class Net>
 std::vector<WeightEntry> weight_entries() {
   using Seq = typename Net::sequential_type;
   std::vector<WeightEntry> entries;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (
-        [&] {
-          for (const ParameterSpec& spec : Seq::template layer_t<I>::parameter_specs()) {
-            entries.push_back(WeightEntry{
-                std::to_string(I) + "." + std::string(spec.name),
-                std::vector<std::size_t>(spec.dims.begin(),
-                                         spec.dims.begin() + static_cast<std::ptrdiff_t>(spec.rank)),
-                Seq::template parameter_offset<I> + spec.offset, spec.size()});
-          }
-        }(),
-        ...);
+    (detail::weights::add_layer(entries, I, Seq::template parameter_offset<I>,
+                                Seq::template layer_t<I>::parameter_specs()),
+     ...);
   }(std::make_index_sequence<Seq::layer_count>{});
   return entries;
 }
@@ -74,23 +148,18 @@ std::vector<WeightEntry> weight_entries() {
 // The network's parameters as F32 records under their state_dict names.
 template <class Net>
 std::vector<TensorRecord> weight_records(const Net& net) {
-  std::vector<TensorRecord> records;
-  const float* values = net.parameters().data();
-  for (const WeightEntry& e : weight_entries<Net>()) {
-    records.push_back(make_f32_record(e.name, e.shape, values + e.offset));
-  }
-  return records;
+  return detail::weights::records(weight_entries<Net>(), net.parameters().data());
 }
 
 // "format": "pt" is what safetensors.torch.save_file writes; some loaders look for it.
-inline std::map<std::string, std::string> default_weight_metadata() {
+[[gnu::cold]] inline std::map<std::string, std::string> default_weight_metadata() {
   return {{"format", "pt"}, {"producer", "ctcnn"}};
 }
 
 template <class Net>
-void save_weights(const Net& net, const std::filesystem::path& file,
-                  std::map<std::string, std::string> metadata = {}) {
-  for (auto& [key, value] : default_weight_metadata()) metadata.emplace(key, value);
+[[gnu::cold]] void save_weights(const Net& net, const std::filesystem::path& file,
+                                std::map<std::string, std::string> metadata = {}) {
+  metadata.merge(default_weight_metadata());  // the caller's values win
   write_safetensors(file, weight_records(net), metadata);
 }
 
@@ -100,56 +169,17 @@ void save_weights(const Net& net, const std::filesystem::path& file,
 template <class Net>
 std::vector<std::string> weight_mismatches(const SafetensorsFile& file,
                                            std::string_view ignore_prefix = {}) {
-  namespace st = detail::safetensors;
-  std::vector<std::string> problems;
-  std::set<std::string, std::less<>> expected;
-  for (const WeightEntry& e : weight_entries<Net>()) {
-    expected.insert(e.name);
-    const TensorRecord* t = file.find(e.name);
-    if (!t) {
-      problems.push_back("missing: " + e.name + " (F32 " + st::shape_text(e.shape) + ")");
-      continue;
-    }
-    if (t->shape != e.shape) {
-      problems.push_back("wrong shape: " + e.name + " is " + st::shape_text(t->shape) +
-                         " in the file, the network has " + st::shape_text(e.shape));
-    }
-    if (t->dtype != Dtype::F32) {
-      problems.push_back("wrong dtype: " + e.name + " is " + std::string(dtype_name(t->dtype)) +
-                         " in the file, the network needs F32");
-    }
-  }
-  for (const TensorRecord& t : file.tensors()) {
-    if (!ignore_prefix.empty() && std::string_view(t.name).starts_with(ignore_prefix)) continue;
-    if (!expected.contains(t.name)) {
-      problems.push_back("unexpected: " + t.name + " (" + std::string(dtype_name(t.dtype)) + " " +
-                         st::shape_text(t.shape) + ") is not a parameter of the network");
-    }
-  }
-  return problems;
+  return detail::weights::mismatches(weight_entries<Net>(), file, ignore_prefix);
 }
 
 // Loads from an already read file; see load_weights(net, path).
 template <class Net>
-void load_weights(Net& net, const SafetensorsFile& file, std::string_view ignore_prefix = {}) {
-  const std::vector<std::string> problems = weight_mismatches<Net>(file, ignore_prefix);
-  if (!problems.empty()) {
-    std::string text = "the tensors do not match the network (" + std::to_string(problems.size()) +
-                       (problems.size() == 1 ? " difference):" : " differences):");
-    for (const auto& p : problems) text += "\n  " + p;
-    throw IoError(file.path(), text);
-  }
-  // Staged in a copy, so a failure half-way cannot leave a mixed network.
-  std::vector<float> staged(net.parameters().begin(), net.parameters().end());
-  for (const WeightEntry& e : weight_entries<Net>()) {
-    const std::vector<float> values = file.to_f32(e.name, e.shape);
-    std::copy(values.begin(), values.end(), staged.begin() + static_cast<std::ptrdiff_t>(e.offset));
-  }
-  std::copy(staged.begin(), staged.end(), net.parameters().begin());
+[[gnu::cold]] void load_weights(Net& net, const SafetensorsFile& file, std::string_view ignore_prefix = {}) {
+  detail::weights::load(weight_entries<Net>(), std::span<float>(net.parameters()), file, ignore_prefix);
 }
 
 template <class Net>
-void load_weights(Net& net, const std::filesystem::path& file) {
+[[gnu::cold]] void load_weights(Net& net, const std::filesystem::path& file) {
   load_weights(net, SafetensorsFile::read(file));
 }
 

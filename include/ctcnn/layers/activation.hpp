@@ -15,6 +15,7 @@
 
 #include "ctcnn/core/layer.hpp"
 #include "ctcnn/core/shape.hpp"
+#include "ctcnn/detail/format.hpp"
 #include "ctcnn/kernels/activation.hpp"
 
 namespace ctcnn {
@@ -51,9 +52,7 @@ struct ReLU : detail::activation_spec<ReLU, kernels::relu_fn> {
 template <std::intmax_t Num = 1, std::intmax_t Den = 100>
 struct LeakyReLU : detail::activation_spec<LeakyReLU<Num, Den>, kernels::leaky_relu_fn<Num, Den>> {
   static_assert(Den != 0, "ctcnn::LeakyReLU: the slope's denominator must not be zero");
-  static std::string describe() {
-    return "LeakyReLU(" + std::to_string(Num) + "/" + std::to_string(Den) + ")";
-  }
+  static std::string describe() { return detail::formatted("LeakyReLU(%jd/%jd)", Num, Den); }
 };
 
 struct Sigmoid : detail::activation_spec<Sigmoid, kernels::sigmoid_fn> {

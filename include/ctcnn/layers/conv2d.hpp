@@ -27,11 +27,37 @@
 #include "ctcnn/core/layer.hpp"
 #include "ctcnn/core/options.hpp"
 #include "ctcnn/core/shape.hpp"
+#include "ctcnn/detail/format.hpp"
 #include "ctcnn/kernels/conv2d.hpp"
 
 namespace ctcnn {
 
 // The bound convolution: one fixed geometry.
+namespace detail {
+
+// Conv2dLayer::describe, e.g. "Conv2d(1->6, k5, p2)". Not a template: each
+// layer type adds a call, not its own copy of the formatting.
+[[gnu::cold]] inline std::string describe_conv(const ConvGeometry& g) {
+  std::string s = formatted("Conv2d(%zu->%zu", g.in_c, g.out_c);
+  append_extent(s, ", k", g.kernel_h, g.kernel_w);
+  if (g.stride_h != 1 || g.stride_w != 1) append_extent(s, ", s", g.stride_h, g.stride_w);
+  if (g.pad_top || g.pad_bottom || g.pad_left || g.pad_right) {
+    if (g.pad_top == g.pad_bottom && g.pad_left == g.pad_right) {
+      append_extent(s, ", p", g.pad_top, g.pad_left);
+    } else {
+      append_format(s, ", p%zu,%zu,%zu,%zu", g.pad_top, g.pad_bottom, g.pad_left, g.pad_right);
+    }
+  }
+  if (g.dilation_h != 1 || g.dilation_w != 1) append_extent(s, ", d", g.dilation_h, g.dilation_w);
+  static constexpr const char* modes[] = {"", ", reflect", ", replicate", ", circular"};
+  s += modes[static_cast<int>(g.pad_kind)];
+  if (!g.bias) s += ", no bias";
+  s += ')';
+  return s;
+}
+
+}  // namespace detail
+
 template <ConvGeometry G>
 struct Conv2dLayer {
   using input_shape = Shape<G.in_c, G.in_h, G.in_w>;
@@ -67,25 +93,7 @@ struct Conv2dLayer {
     kernels::conv2d_backward<G>(x, dy, dx, params, dparams, dparams + G.weight_size(), batch);
   }
 
-  static std::string describe() {
-    auto pair = [](std::size_t r, std::size_t c) {
-      return r == c ? std::to_string(r) : std::to_string(r) + "x" + std::to_string(c);
-    };
-    std::string s = "Conv2d(" + std::to_string(G.in_c) + "->" + std::to_string(G.out_c) +
-                    ", k" + pair(G.kernel_h, G.kernel_w);
-    if (G.stride_h != 1 || G.stride_w != 1) s += ", s" + pair(G.stride_h, G.stride_w);
-    if (G.pad_top || G.pad_bottom || G.pad_left || G.pad_right) {
-      s += ", p" + (G.pad_top == G.pad_bottom && G.pad_left == G.pad_right
-                        ? pair(G.pad_top, G.pad_left)
-                        : std::to_string(G.pad_top) + "," + std::to_string(G.pad_bottom) + "," +
-                              std::to_string(G.pad_left) + "," + std::to_string(G.pad_right));
-    }
-    if (G.dilation_h != 1 || G.dilation_w != 1) s += ", d" + pair(G.dilation_h, G.dilation_w);
-    constexpr const char* modes[] = {"", ", reflect", ", replicate", ", circular"};
-    s += modes[static_cast<int>(G.pad_kind)];
-    if (!G.bias) s += ", no bias";
-    return s + ")";
-  }
+  static std::string describe() { return detail::describe_conv(G); }
 };
 
 template <std::size_t OutChannels, auto K, class... Options>

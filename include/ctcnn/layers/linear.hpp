@@ -16,6 +16,7 @@
 #include "ctcnn/core/layer.hpp"
 #include "ctcnn/core/options.hpp"
 #include "ctcnn/core/shape.hpp"
+#include "ctcnn/detail/format.hpp"
 #include "ctcnn/kernels/linear.hpp"
 
 namespace ctcnn {
@@ -57,8 +58,7 @@ struct LinearLayer {
                                                              dparams + weight_size, batch);
   }
   static std::string describe() {
-    return "Linear(" + std::to_string(InFeatures_) + "->" + std::to_string(OutFeatures) +
-           (Bias ? ")" : ", no bias)");
+    return detail::formatted("Linear(%zu->%zu%s)", InFeatures_, OutFeatures, Bias ? "" : ", no bias");
   }
 };
 

@@ -24,9 +24,26 @@
 #include "ctcnn/core/layer.hpp"
 #include "ctcnn/core/options.hpp"
 #include "ctcnn/core/shape.hpp"
+#include "ctcnn/detail/format.hpp"
 #include "ctcnn/kernels/pool.hpp"
 
 namespace ctcnn {
+
+namespace detail {
+
+// Pool2dLayer::describe, e.g. "MaxPool2d(k2)". Not a template (see describe_conv).
+[[gnu::cold]] inline std::string describe_pool(const PoolGeometry& g, bool max) {
+  std::string s = max ? "MaxPool2d(" : "AvgPool2d(";
+  append_extent(s, "k", g.kernel_h, g.kernel_w);
+  if (g.stride_h != g.kernel_h || g.stride_w != g.kernel_w) append_extent(s, ", s", g.stride_h, g.stride_w);
+  if (g.pad_h || g.pad_w) append_extent(s, ", p", g.pad_h, g.pad_w);
+  if (g.dilation_h != 1 || g.dilation_w != 1) append_extent(s, ", d", g.dilation_h, g.dilation_w);
+  if (!max && !g.count_include_pad) s += ", exclude pad";
+  s += ')';
+  return s;
+}
+
+}  // namespace detail
 
 template <PoolGeometry G, bool Max>
 struct Pool2dLayer {
@@ -58,19 +75,7 @@ struct Pool2dLayer {
       kernels::avg_pool_backward<G>(dy, dx, batch);
     }
   }
-  static std::string describe() {
-    auto pair = [](std::size_t r, std::size_t c) {
-      return r == c ? std::to_string(r) : std::to_string(r) + "x" + std::to_string(c);
-    };
-    std::string s = std::string(Max ? "MaxPool2d(" : "AvgPool2d(") + "k" +
-                    pair(G.kernel_h, G.kernel_w);
-    if (G.stride_h != G.kernel_h || G.stride_w != G.kernel_w)
-      s += ", s" + pair(G.stride_h, G.stride_w);
-    if (G.pad_h || G.pad_w) s += ", p" + pair(G.pad_h, G.pad_w);
-    if (G.dilation_h != 1 || G.dilation_w != 1) s += ", d" + pair(G.dilation_h, G.dilation_w);
-    if (!Max && !G.count_include_pad) s += ", exclude pad";
-    return s + ")";
-  }
+  static std::string describe() { return detail::describe_pool(G, Max); }
 };
 
 namespace detail {

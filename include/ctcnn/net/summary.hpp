@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "ctcnn/core/layer.hpp"
+#include "ctcnn/detail/format.hpp"
 #include "ctcnn/net/sequential.hpp"
 
 namespace ctcnn {
@@ -32,7 +33,7 @@ namespace ctcnn {
 namespace detail {
 
 // 1234567 -> "1,234,567".
-inline std::string group_thousands(std::size_t n) {
+[[gnu::cold]] inline std::string group_thousands(std::size_t n) {
   std::string digits = std::to_string(n);
   std::string out;
   out.reserve(digits.size() + digits.size() / 3);
@@ -44,13 +45,11 @@ inline std::string group_thousands(std::size_t n) {
 }
 
 // "5x5, jump 1", "7x3, jump 2x1" or "global".
-inline std::string receptive_field_text(const LayerMetadata& m) {
+[[gnu::cold]] inline std::string receptive_field_text(const LayerMetadata& m) {
   if (m.rf_global) return "global";
-  auto pair = [](std::size_t r, std::size_t c) {
-    return r == c ? std::to_string(r) : std::to_string(r) + "x" + std::to_string(c);
-  };
-  return std::to_string(m.rf_rows) + "x" + std::to_string(m.rf_cols) + ", jump " +
-         pair(m.jump_rows, m.jump_cols);
+  std::string s = formatted("%zux%zu, jump %zu", m.rf_rows, m.rf_cols, m.jump_rows);
+  if (m.jump_rows != m.jump_cols) append_format(s, "x%zu", m.jump_cols);
+  return s;
 }
 
 inline constexpr std::size_t summary_columns = 7;
@@ -58,7 +57,7 @@ using summary_row = std::array<std::string, summary_columns>;
 
 // Columns are separated by at least two spaces (descriptions and shapes contain
 // single spaces), text left-aligned, numbers right-aligned.
-inline std::string format_summary_table(const std::vector<summary_row>& rows) {
+[[gnu::cold]] inline std::string format_summary_table(const std::vector<summary_row>& rows) {
   static constexpr std::array<bool, summary_columns> right_aligned{true,  false, false, true,
                                                                    true,  false, true};
   std::array<std::size_t, summary_columns> width{};
@@ -66,65 +65,74 @@ inline std::string format_summary_table(const std::vector<summary_row>& rows) {
     for (std::size_t c = 0; c < summary_columns; ++c) width[c] = std::max(width[c], row[c].size());
   std::size_t total = 0;
   for (std::size_t w : width) total += w + 2;
-  const std::string heavy(total, '='), light(total, '-');
 
-  auto line = [&](const summary_row& row) {
-    std::string s;
-    for (std::size_t c = 0; c < summary_columns; ++c) {
-      const std::string pad(width[c] - row[c].size(), ' ');
-      s += c == 0 ? "" : "  ";
-      s += right_aligned[c] ? pad + row[c] : row[c] + pad;
-    }
-    while (!s.empty() && s.back() == ' ') s.pop_back();
-    return s + '\n';
+  std::string out;
+  const auto rule = [&](char c) {
+    out.append(total, c);
+    out += '\n';
   };
-
-  std::string out = heavy + '\n' + line(rows.front()) + heavy + '\n';
-  for (std::size_t r = 1; r < rows.size(); ++r) out += line(rows[r]);
-  return out + light + '\n';
+  const auto line = [&](const summary_row& row) {
+    const std::size_t start = out.size();
+    for (std::size_t c = 0; c < summary_columns; ++c) {
+      append_format(out, right_aligned[c] ? "%s%*s" : "%s%-*s", c == 0 ? "" : "  ", static_cast<int>(width[c]),
+                    row[c].c_str());
+    }
+    while (out.size() > start && out.back() == ' ') out.pop_back();
+    out += '\n';
+  };
+  rule('=');
+  line(rows.front());
+  rule('=');
+  for (std::size_t r = 1; r < rows.size(); ++r) line(rows[r]);
+  rule('-');
+  return out;
 }
 
-template <class Net, std::size_t... I>
-void append_layer_rows(std::vector<summary_row>& rows, std::index_sequence<I...>) {
-  (rows.push_back(summary_row{
-       std::to_string(I), Net::template layer_t<I>::describe(),
-       shape_string<typename Net::template layer_t<I>::output_shape>(),
-       group_thousands(Net::layer_metadata[I].parameters),
-       group_thousands(Net::layer_metadata[I].macs),
-       receptive_field_text(Net::layer_metadata[I]),
-       group_thousands(Net::layer_metadata[I].output_size * sizeof(float))}),
-   ...);
+// One layer's row. Not a template: each layer adds a call, the formatting is
+// compiled once.
+[[gnu::cold, gnu::noinline]] inline void fill_layer_row(summary_row& row, std::size_t index, std::string description,
+                                                        std::size_t rank, const std::size_t* dims,
+                                                        const LayerMetadata& meta) {
+  row = {std::to_string(index), std::move(description), shape_string(rank, dims), group_thousands(meta.parameters),
+         group_thousands(meta.macs), receptive_field_text(meta), group_thousands(meta.output_size * sizeof(float))};
+}
+
+// The table and the totals under it.
+[[gnu::cold]] inline std::string summary_text(std::string_view name, const std::vector<summary_row>& rows,
+                                              std::size_t parameters, std::size_t macs, std::size_t activation_bytes) {
+  std::string out;
+  if (!name.empty()) out += formatted("Network \"%.*s\"\n", static_cast<int>(name.size()), name.data());
+  out += format_summary_table(rows);
+  append_format(out, "Parameters:               %s (%s bytes as float32)\n", group_thousands(parameters).c_str(),
+                group_thousands(parameters * sizeof(float)).c_str());
+  append_format(out, "MACs per sample:          %s\n", group_thousands(macs).c_str());
+  append_format(out, "FLOPs per sample:         %s (2 x MACs, forward)\n", group_thousands(2 * macs).c_str());
+  append_format(out, "Activation bytes/sample:  %s (input and every layer output)\n",
+                group_thousands(activation_bytes).c_str());
+  return out;
 }
 
 }  // namespace detail
 
 template <class Net>
-std::string summary(std::string_view name = "") {
+[[gnu::cold]] std::string summary(std::string_view name = "") {
   using input = typename Net::input_shape_t;
-  std::vector<detail::summary_row> rows;
-  rows.reserve(Net::layer_count + 2);
-  rows.push_back({"#", "Layer", "Output shape", "Params", "MACs", "Receptive field",
-                  "Act. bytes"});
-  rows.push_back({"", "Input", detail::shape_string<input>(), "", "", "",
-                  detail::group_thousands(input::size * sizeof(float))});
-  detail::append_layer_rows<Net>(rows, std::make_index_sequence<Net::layer_count>{});
-
-  std::string out;
-  if (!name.empty()) out += "Network \"" + std::string(name) + "\"\n";
-  out += detail::format_summary_table(rows);
-  const std::size_t param_bytes = Net::parameter_count * sizeof(float);
-  out += "Parameters:               " + detail::group_thousands(Net::parameter_count) + " (" +
-         detail::group_thousands(param_bytes) + " bytes as float32)\n";
-  out += "MACs per sample:          " + detail::group_thousands(Net::macs) + '\n';
-  out += "FLOPs per sample:         " + detail::group_thousands(2 * Net::macs) +
-         " (2 x MACs, forward)\n";
-  out += "Activation bytes/sample:  " + detail::group_thousands(Net::activation_bytes) +
-         " (input and every layer output)\n";
-  return out;
+  // Sized once (no growth to compile): the heading, the input, the layers.
+  std::vector<detail::summary_row> rows(Net::layer_count + 2);
+  rows[0] = {"#", "Layer", "Output shape", "Params", "MACs", "Receptive field", "Act. bytes"};
+  rows[1] = {"", "Input", detail::shape_string(input::rank, input::dims.data()), "", "", "",
+             detail::group_thousands(input::size * sizeof(float))};
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (detail::fill_layer_row(rows[I + 2], I, Net::template layer_t<I>::describe(),
+                            Net::template layer_t<I>::output_shape::rank,
+                            Net::template layer_t<I>::output_shape::dims.data(), Net::layer_metadata[I]),
+     ...);
+  }(std::make_index_sequence<Net::layer_count>{});
+  return detail::summary_text(name, rows, Net::parameter_count, Net::macs, Net::activation_bytes);
 }
 
 template <class Net>
-void print_summary(std::ostream& os, std::string_view name = "") {
+[[gnu::cold]] void print_summary(std::ostream& os, std::string_view name = "") {
   os << summary<Net>(name);
 }
 

@@ -26,12 +26,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <set>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "ctcnn/detail/format.hpp"
+#include "ctcnn/detail/names.hpp"
 #include "ctcnn/io/error.hpp"
 #include "ctcnn/io/safetensors.hpp"
 #include "ctcnn/io/weights.hpp"
@@ -47,86 +48,125 @@ struct CheckpointInfo {
 
 inline constexpr std::string_view optimizer_state_prefix = "optimizer.";
 
-template <class Net, Optimizer Opt>
-void save_checkpoint(const Net& net, const Opt& optimizer, const std::filesystem::path& file,
-                     const CheckpointInfo& info) {
-  std::vector<io::TensorRecord> records = io::weight_records(net);
-  optimizer.for_each_state([&](std::string_view name, std::span<const float> state) {
-    records.push_back(io::make_f32_record(std::string(optimizer_state_prefix) + std::string(name),
-                                          {state.size()}, state.data()));
-  });
-  std::map<std::string, std::string> metadata = io::default_weight_metadata();
-  metadata["ctcnn_checkpoint"] = "1";
-  metadata["epoch"] = std::to_string(info.epoch);
-  metadata["step"] = std::to_string(info.step);
-  metadata["seed"] = std::to_string(info.seed);
-  metadata["optimizer_steps"] = std::to_string(optimizer.step_count());
-  char lr[32];
-  std::snprintf(lr, sizeof lr, "%.9g", static_cast<double>(optimizer.lr()));
-  metadata["lr"] = lr;
+namespace detail::checkpoint {
+
+// One optimizer state buffer, as for_each_state hands it out.
+template <class T>
+struct State {
+  std::string_view name;
+  std::span<T> values;
+};
+
+[[gnu::cold]] inline std::string state_name(std::string_view name) {
+  return formatted("%.*s%.*s", static_cast<int>(optimizer_state_prefix.size()), optimizer_state_prefix.data(),
+                   static_cast<int>(name.size()), name.data());
+}
+
+// What save_checkpoint does once it has the network's records and the
+// optimizer's buffers (not a template: compiled once whatever the network).
+[[gnu::cold]] inline void save(std::vector<io::TensorRecord> records, const std::vector<State<const float>>& states,
+                               const std::filesystem::path& file, const CheckpointInfo& info,
+                               std::size_t optimizer_steps, float learning_rate) {
+  for (const auto& state : states) {
+    records.push_back(io::make_f32_record(state_name(state.name), {state.values.size()}, state.values.data()));
+  }
+  // Built in one go: assigning a literal to a map entry draws a false
+  // -Wrestrict from g++ 12 in this (cold, so differently inlined) function.
+  std::map<std::string, std::string> metadata{{"ctcnn_checkpoint", "1"},
+                                              {"epoch", std::to_string(info.epoch)},
+                                              {"step", std::to_string(info.step)},
+                                              {"seed", std::to_string(info.seed)},
+                                              {"optimizer_steps", std::to_string(optimizer_steps)},
+                                              {"lr", formatted("%.9g", static_cast<double>(learning_rate))}};
+  metadata.merge(io::default_weight_metadata());
   io::write_safetensors(file, records, metadata);
 }
 
-namespace detail::checkpoint {
-
-inline std::uint64_t metadata_number(const io::SafetensorsFile& file, const std::string& key) {
+[[gnu::cold]] inline std::uint64_t metadata_number(const io::SafetensorsFile& file, const std::string& key) {
   const auto it = file.metadata().find(key);
   if (it == file.metadata().end()) {
-    throw io::IoError(file.path(), "not a ctcnn checkpoint: metadata \"" + key + "\" is missing");
+    io::detail::throw_io_error(file.path(), "not a ctcnn checkpoint: metadata \"%s\" is missing", key.c_str());
   }
   const std::string& text = it->second;
   std::uint64_t v = 0;
   const bool digits = !text.empty() && text.size() <= 19 &&
                       text.find_first_not_of("0123456789") == std::string::npos;
-  if (!digits) throw io::IoError(file.path(), "metadata \"" + key + "\" is not a whole number: " + text);
+  if (!digits) {
+    io::detail::throw_io_error(file.path(), "metadata \"%s\" is not a whole number: %s", key.c_str(), text.c_str());
+  }
   for (char c : text) v = v * 10 + static_cast<std::uint64_t>(c - '0');
   return v;
+}
+
+// What load_checkpoint does once it has the network's tensors and the
+// optimizer's buffers; returns the info and sets optimizer_steps.
+[[gnu::cold]] inline CheckpointInfo load(const std::vector<io::WeightEntry>& entries, std::span<float> parameters,
+                                         const std::vector<State<float>>& states, const std::filesystem::path& path,
+                                         std::size_t& optimizer_steps) {
+  namespace st = io::detail::safetensors;
+  const io::SafetensorsFile file = io::SafetensorsFile::read(path);
+  CheckpointInfo info;
+  info.epoch = static_cast<std::size_t>(metadata_number(file, "epoch"));
+  info.step = static_cast<std::size_t>(metadata_number(file, "step"));
+  info.seed = metadata_number(file, "seed");
+  const auto steps = static_cast<std::size_t>(metadata_number(file, "optimizer_steps"));
+
+  std::vector<std::string> problems = io::detail::weights::mismatches(entries, file, optimizer_state_prefix);
+  std::vector<std::string> full_names(states.size());
+  std::vector<std::string_view> names(states.size());
+  for (std::size_t i = 0; i < states.size(); ++i) names[i] = full_names[i] = state_name(states[i].name);
+  const NameIndex expected(names);
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    const auto& state = states[i];
+    const std::string& full = full_names[i];
+    const io::TensorRecord* t = file.find(full);
+    const std::vector<std::size_t> shape{state.values.size()};
+    if (!t) {
+      problems.push_back(formatted("missing: %s (optimizer state F32 [%zu])", full.c_str(), state.values.size()));
+    } else if (t->shape != shape || t->dtype != io::Dtype::F32) {
+      problems.push_back(formatted("wrong shape or dtype: %s is %s %s, the optimizer needs F32 %s", full.c_str(),
+                                   io::dtype_name(t->dtype).data(), st::shape_text(t->shape).c_str(),
+                                   st::shape_text(shape).c_str()));
+    }
+  }
+  for (const io::TensorRecord& t : file.tensors()) {
+    if (std::string_view(t.name).starts_with(optimizer_state_prefix) && !expected.contains(t.name)) {
+      problems.push_back(formatted("unexpected: %s is not state of this optimizer", t.name.c_str()));
+    }
+  }
+  if (!problems.empty()) {
+    const std::string list =
+        io::detail::weights::problem_list("the checkpoint does not match the network and optimizer", problems);
+    io::detail::throw_io_error(path, "%s", list.c_str());
+  }
+  // Everything is checked: nothing below can fail on the file's account.
+  io::detail::weights::load(entries, parameters, file, optimizer_state_prefix);
+  for (const auto& state : states) {
+    const std::vector<float> values = file.to_f32(state_name(state.name));
+    std::copy(values.begin(), values.end(), state.values.begin());
+  }
+  optimizer_steps = steps;
+  return info;
 }
 
 }  // namespace detail::checkpoint
 
 template <class Net, Optimizer Opt>
-CheckpointInfo load_checkpoint(Net& net, Opt& optimizer, const std::filesystem::path& path) {
-  namespace dc = detail::checkpoint;
-  const io::SafetensorsFile file = io::SafetensorsFile::read(path);
-  CheckpointInfo info;
-  info.epoch = static_cast<std::size_t>(dc::metadata_number(file, "epoch"));
-  info.step = static_cast<std::size_t>(dc::metadata_number(file, "step"));
-  info.seed = dc::metadata_number(file, "seed");
-  const auto optimizer_steps = static_cast<std::size_t>(dc::metadata_number(file, "optimizer_steps"));
+[[gnu::cold]] void save_checkpoint(const Net& net, const Opt& optimizer, const std::filesystem::path& file,
+                                   const CheckpointInfo& info) {
+  std::vector<detail::checkpoint::State<const float>> states;
+  optimizer.for_each_state(
+      [&](std::string_view name, std::span<const float> values) { states.push_back({name, values}); });
+  detail::checkpoint::save(io::weight_records(net), states, file, info, optimizer.step_count(), optimizer.lr());
+}
 
-  std::vector<std::string> problems = io::weight_mismatches<Net>(file, optimizer_state_prefix);
-  std::set<std::string, std::less<>> expected;
-  optimizer.for_each_state([&](std::string_view name, std::span<float> state) {
-    const std::string full = std::string(optimizer_state_prefix) + std::string(name);
-    expected.insert(full);
-    const io::TensorRecord* t = file.find(full);
-    const std::vector<std::size_t> shape{state.size()};
-    if (!t) {
-      problems.push_back("missing: " + full + " (optimizer state F32 [" + std::to_string(state.size()) + "])");
-    } else if (t->shape != shape || t->dtype != io::Dtype::F32) {
-      problems.push_back("wrong shape or dtype: " + full + " is " + std::string(io::dtype_name(t->dtype)) +
-                         " " + io::detail::safetensors::shape_text(t->shape) + ", the optimizer needs F32 " +
-                         io::detail::safetensors::shape_text(shape));
-    }
-  });
-  for (const io::TensorRecord& t : file.tensors()) {
-    if (std::string_view(t.name).starts_with(optimizer_state_prefix) && !expected.contains(t.name)) {
-      problems.push_back("unexpected: " + t.name + " is not state of this optimizer");
-    }
-  }
-  if (!problems.empty()) {
-    std::string text = "the checkpoint does not match the network and optimizer (" +
-                       std::to_string(problems.size()) + (problems.size() == 1 ? " difference):" : " differences):");
-    for (const auto& p : problems) text += "\n  " + p;
-    throw io::IoError(path, text);
-  }
-  // Everything is checked: nothing below can fail on the file's account.
-  io::load_weights(net, file, optimizer_state_prefix);
-  optimizer.for_each_state([&](std::string_view name, std::span<float> state) {
-    const std::vector<float> values = file.to_f32(std::string(optimizer_state_prefix) + std::string(name));
-    std::copy(values.begin(), values.end(), state.begin());
-  });
+template <class Net, Optimizer Opt>
+[[gnu::cold]] CheckpointInfo load_checkpoint(Net& net, Opt& optimizer, const std::filesystem::path& path) {
+  std::vector<detail::checkpoint::State<float>> states;
+  optimizer.for_each_state([&](std::string_view name, std::span<float> values) { states.push_back({name, values}); });
+  std::size_t optimizer_steps = 0;
+  const CheckpointInfo info = detail::checkpoint::load(io::weight_entries<Net>(), std::span<float>(net.parameters()),
+                                                       states, path, optimizer_steps);
   optimizer.set_step_count(optimizer_steps);
   return info;
 }

@@ -45,6 +45,7 @@
 #include <variant>
 
 #include "ctcnn/core/layer.hpp"
+#include "ctcnn/detail/format.hpp"
 #include "ctcnn/train/random.hpp"
 
 namespace ctcnn {
@@ -63,9 +64,9 @@ struct Fans {
 // PyTorch's _calculate_fan_in_and_fan_out for a tensor of shape spec.dims.
 inline Fans fans_of(const ParameterSpec& spec) {
   if (spec.rank < 2) {
-    throw std::invalid_argument("ctcnn: fans_of: parameter '" + std::string(spec.name) +
-                                "' has rank " + std::to_string(spec.rank) +
-                                "; fan_in and fan_out need at least 2 dimensions");
+    detail::throw_invalid_argument(
+        "ctcnn: fans_of: parameter '%.*s' has rank %zu; fan_in and fan_out need at least 2 dimensions",
+        static_cast<int>(spec.name.size()), spec.name.data(), spec.rank);
   }
   std::size_t receptive = 1;
   for (std::size_t i = 2; i < spec.rank; ++i) receptive *= spec.dims[i];
@@ -89,8 +90,7 @@ inline double calculate_gain(Nonlinearity nonlinearity, double negative_slope = 
 namespace detail {
 inline double checked_sqrt_fan(double fan, const char* rule) {
   if (!(fan > 0)) {
-    throw std::invalid_argument(std::string("ctcnn: ") + rule +
-                                ": fan is 0; the rule divides by it");
+    throw_invalid_argument("ctcnn: %s: fan is 0; the rule divides by it", rule);
   }
   return std::sqrt(fan);
 }
@@ -197,7 +197,7 @@ using BiasInit = std::variant<init::PyTorchDefault, init::Uniform, init::Normal,
 
 namespace detail {
 
-inline void apply_weight_init(const WeightInit& rule, std::span<float> t, Fans fans, Rng& rng) {
+[[gnu::cold]] inline void apply_weight_init(const WeightInit& rule, std::span<float> t, Fans fans, Rng& rng) {
   std::visit(
       [&](const auto& r) {
         using R = std::decay_t<decltype(r)>;
@@ -228,8 +228,8 @@ inline void apply_weight_init(const WeightInit& rule, std::span<float> t, Fans f
       rule);
 }
 
-inline void apply_bias_init(const BiasInit& rule, std::span<float> t, std::size_t fan_in,
-                            Rng& rng) {
+[[gnu::cold]] inline void apply_bias_init(const BiasInit& rule, std::span<float> t, std::size_t fan_in,
+                                          Rng& rng) {
   std::visit(
       [&](const auto& r) {
         using R = std::decay_t<decltype(r)>;
@@ -254,7 +254,7 @@ inline void apply_bias_init(const BiasInit& rule, std::span<float> t, std::size_
 
 // Every parameter of net, in layer order, from rng (which advances).
 template <class Net>
-void init_parameters(Net& net, const WeightInit& weight, const BiasInit& bias, Rng& rng) {
+[[gnu::cold]] void init_parameters(Net& net, const WeightInit& weight, const BiasInit& bias, Rng& rng) {
   constexpr std::size_t none = static_cast<std::size_t>(-1);
   std::size_t weight_layer = none;  // the layer whose weight was seen last, and its fan_in
   std::size_t fan_in = 0;
@@ -268,27 +268,26 @@ void init_parameters(Net& net, const WeightInit& weight, const BiasInit& bias, R
       fan_in = fans.fan_in;
     } else if (spec.name == "bias") {
       if (weight_layer != layer) {
-        throw std::invalid_argument("ctcnn: init_parameters: the bias of layer " +
-                                    std::to_string(layer) + " has no weight before it");
+        detail::throw_invalid_argument("ctcnn: init_parameters: the bias of layer %zu has no weight before it", layer);
       }
       detail::apply_bias_init(bias, t, fan_in, rng);
     } else {
-      throw std::invalid_argument("ctcnn: init_parameters: no rule for parameter '" +
-                                  std::string(spec.name) + "' of layer " + std::to_string(layer));
+      detail::throw_invalid_argument("ctcnn: init_parameters: no rule for parameter '%.*s' of layer %zu",
+                                     static_cast<int>(spec.name.size()), spec.name.data(), layer);
     }
   });
 }
 
 template <class Net>
-void init_parameters(Net& net, const WeightInit& weight, const BiasInit& bias,
-                     std::uint64_t seed) {
+[[gnu::cold]] void init_parameters(Net& net, const WeightInit& weight, const BiasInit& bias,
+                                   std::uint64_t seed) {
   Rng rng(seed);
   init_parameters(net, weight, bias, rng);
 }
 
 // PyTorch's default initialisation of every layer; see the header comment.
 template <class Net>
-void init_default(Net& net, std::uint64_t seed) {
+[[gnu::cold]] void init_default(Net& net, std::uint64_t seed) {
   init_parameters(net, init::PyTorchDefault{}, init::PyTorchDefault{}, seed);
 }
 

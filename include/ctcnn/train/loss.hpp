@@ -36,20 +36,24 @@
 
 #include "ctcnn/core/shape.hpp"
 #include "ctcnn/core/tensor.hpp"
+#include "ctcnn/detail/format.hpp"
 
 namespace ctcnn {
 
 namespace detail {
 
+// Out of line and cold, so the loss templates carry no message-building code.
+[[noreturn, gnu::cold]] inline void throw_target_out_of_range(const char* loss, std::int32_t target, std::size_t n,
+                                                              std::size_t classes) {
+  throw std::out_of_range(formatted("ctcnn::%s: target %d of sample %zu is outside [0, %zu)", loss,
+                                    static_cast<int>(target), n, classes));
+}
+
 template <std::size_t N, std::size_t C>
 void check_targets(const char* loss, const Tensor<Shape<N>, std::int32_t>& targets) {
   for (std::size_t n = 0; n < N; ++n) {
     const std::int32_t t = targets[n];
-    if (t < 0 || static_cast<std::size_t>(t) >= C) {
-      throw std::out_of_range(std::string("ctcnn::") + loss + ": target " + std::to_string(t) +
-                              " of sample " + std::to_string(n) + " is outside [0, " +
-                              std::to_string(C) + ")");
-    }
+    if (t < 0 || static_cast<std::size_t>(t) >= C) throw_target_out_of_range(loss, t, n, C);
   }
 }
 

@@ -25,11 +25,11 @@
 #include <fstream>
 #include <ostream>
 #include <span>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "ctcnn/detail/format.hpp"
 #include "ctcnn/io/error.hpp"
 
 namespace ctcnn {
@@ -41,6 +41,43 @@ inline std::size_t argmax(const float* row, std::size_t n) {
   }
   return best;
 }
+
+namespace detail {
+
+// ConfusionMatrix::print for any number of classes (not a template: compiled once).
+[[gnu::cold]] inline void print_confusion(std::ostream& os, const std::size_t* counts, std::size_t classes,
+                                          std::span<const std::string_view> names) {
+  std::vector<std::string> labels(classes);
+  std::size_t name_width = 0, cell = 4, correct = 0, total = 0;
+  for (std::size_t c = 0; c < classes; ++c) {
+    labels[c] = c < names.size() ? std::string(names[c]) : formatted("class %zu", c);
+    name_width = std::max(name_width, labels[c].size());
+    correct += counts[c * classes + c];
+  }
+  for (std::size_t i = 0; i < classes * classes; ++i) {
+    cell = std::max(cell, formatted("%zu", counts[i]).size() + 1);
+    total += counts[i];
+  }
+  const int w = static_cast<int>(cell);
+  std::string text = formatted("%-*s", static_cast<int>(name_width + 5), "true \\ predicted");
+  for (std::size_t p = 0; p < classes; ++p) append_format(text, "%*zu", w, p);
+  text += "   recall\n";
+  for (std::size_t t = 0; t < classes; ++t) {
+    append_format(text, "%2zu  %-*s", t, static_cast<int>(name_width + 1), labels[t].c_str());
+    std::size_t row = 0;
+    for (std::size_t p = 0; p < classes; ++p) {
+      append_format(text, "%*zu", w, counts[t * classes + p]);
+      row += counts[t * classes + p];
+    }
+    const double recall = row ? static_cast<double>(counts[t * classes + t]) / static_cast<double>(row) : 0.0;
+    append_format(text, " %8.1f%%\n", 100.0 * recall);
+  }
+  const double accuracy = total ? static_cast<double>(correct) / static_cast<double>(total) : 0.0;
+  append_format(text, "accuracy %.2f%% (%zu of %zu)\n", 100.0 * accuracy, correct, total);
+  os << text;
+}
+
+}  // namespace detail
 
 template <std::size_t Classes>
 class ConfusionMatrix {
@@ -74,37 +111,10 @@ class ConfusionMatrix {
   // Rows are true classes, columns predicted classes (numbered, with the names
   // in a key at the row starts), and each row's recall at the end.
   void print(std::ostream& os, std::span<const std::string_view> names = {}) const {
-    std::size_t name_width = 0;
-    for (std::size_t c = 0; c < Classes; ++c) name_width = std::max(name_width, label(names, c).size());
-    std::size_t cell = 4;
-    for (std::size_t v : counts_) cell = std::max(cell, std::to_string(v).size() + 1);
-    const std::string head = pad_right("true \\ predicted", name_width + 5);
-    os << head;
-    for (std::size_t p = 0; p < Classes; ++p) os << pad_left(std::to_string(p), cell);
-    os << "   recall\n";
-    for (std::size_t t = 0; t < Classes; ++t) {
-      os << pad_left(std::to_string(t), 2) << "  " << pad_right(label(names, t), name_width + 1);
-      for (std::size_t p = 0; p < Classes; ++p) os << pad_left(std::to_string(count(t, p)), cell);
-      char recall[16];
-      std::snprintf(recall, sizeof recall, "%8.1f%%", 100.0 * class_accuracy(t));
-      os << ' ' << recall << '\n';
-    }
-    char acc[64];
-    std::snprintf(acc, sizeof acc, "%.2f%%", 100.0 * accuracy());
-    os << "accuracy " << acc << " (" << correct() << " of " << total() << ")\n";
+    detail::print_confusion(os, counts_.data(), Classes, names);
   }
 
  private:
-  static std::string label(std::span<const std::string_view> names, std::size_t c) {
-    return c < names.size() ? std::string(names[c]) : "class " + std::to_string(c);
-  }
-  static std::string pad_left(const std::string& s, std::size_t w) {
-    return s.size() >= w ? s : std::string(w - s.size(), ' ') + s;
-  }
-  static std::string pad_right(const std::string& s, std::size_t w) {
-    return s.size() >= w ? s : s + std::string(w - s.size(), ' ');
-  }
-
   std::array<std::size_t, Classes * Classes> counts_{};
 };
 
@@ -118,9 +128,9 @@ struct EpochMetrics {
 inline constexpr std::string_view metrics_csv_header =
     "epoch,train_loss,train_acc,val_loss,val_acc,epoch_seconds,images_per_second";
 
-inline void write_metrics_csv(const std::filesystem::path& file, std::span<const EpochMetrics> history) {
+[[gnu::cold]] inline void write_metrics_csv(const std::filesystem::path& file, std::span<const EpochMetrics> history) {
   std::ofstream out(file, std::ios::trunc);
-  if (!out) throw io::IoError(file, "cannot open for writing");
+  if (!out) io::detail::throw_io_error(file, "cannot open for writing");
   out << metrics_csv_header << '\n';
   for (const EpochMetrics& m : history) {
     char line[256];
@@ -129,16 +139,16 @@ inline void write_metrics_csv(const std::filesystem::path& file, std::span<const
     out << line;
   }
   out.close();
-  if (!out) throw io::IoError(file, "write error");
+  if (!out) io::detail::throw_io_error(file, "write error");
 }
 
-inline std::vector<EpochMetrics> read_metrics_csv(const std::filesystem::path& file) {
+[[gnu::cold]] inline std::vector<EpochMetrics> read_metrics_csv(const std::filesystem::path& file) {
   std::ifstream in(file);
-  if (!in) throw io::IoError(file, "cannot open for reading");
+  if (!in) io::detail::throw_io_error(file, "cannot open for reading");
   std::string line;
   if (!std::getline(in, line) || line != metrics_csv_header) {
-    throw io::IoError(file, "not a metrics file: the first line should be " +
-                                std::string(metrics_csv_header));
+    io::detail::throw_io_error(file, "not a metrics file: the first line should be %s",
+                               metrics_csv_header.data());
   }
   std::vector<EpochMetrics> history;
   for (std::size_t row = 2; std::getline(in, line); ++row) {
@@ -151,7 +161,7 @@ inline std::vector<EpochMetrics> read_metrics_csv(const std::filesystem::path& f
                                    &m.train_acc, &m.val_loss, &m.val_acc, &m.epoch_seconds,
                                    &m.images_per_second, &tail);
     if (fields != 7 || !(epoch >= 1.0) || epoch != std::floor(epoch)) {
-      throw io::IoError(file, "line " + std::to_string(row) + " is not 7 numbers with a whole epoch: " + line);
+      io::detail::throw_io_error(file, "line %zu is not 7 numbers with a whole epoch: %s", row, line.c_str());
     }
     m.epoch = static_cast<std::size_t>(epoch);
     history.push_back(m);

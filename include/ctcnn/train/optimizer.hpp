@@ -46,6 +46,8 @@
 #include <string_view>
 #include <utility>
 
+#include "ctcnn/detail/format.hpp"
+
 #if defined(__SSE2__)
 #include <immintrin.h>
 #endif
@@ -80,10 +82,7 @@ inline void sqrt_in_place(float* x, std::size_t n) {
 }
 
 inline void check_option(bool ok, const char* optimizer, const char* what, float value) {
-  if (!ok) {
-    throw std::invalid_argument(std::string("ctcnn::") + optimizer + ": invalid " + what + ": " +
-                                std::to_string(value));
-  }
+  if (!ok) throw_invalid_argument("ctcnn::%s: invalid %s: %f", optimizer, what, static_cast<double>(value));
 }
 
 }  // namespace detail

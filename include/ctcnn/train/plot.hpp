@@ -16,12 +16,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "ctcnn/detail/format.hpp"
 #include "ctcnn/io/error.hpp"
 #include "ctcnn/train/metrics.hpp"
 
@@ -37,7 +37,7 @@ struct Ticks {
   double last() const { return first + step * static_cast<double>(count - 1); }
 };
 
-inline Ticks nice_ticks(double lo, double hi, std::size_t target = 6) {
+[[gnu::cold]] inline Ticks nice_ticks(double lo, double hi, std::size_t target = 6) {
   if (!(hi > lo)) {
     const double pad = std::fabs(lo) > 0.0 ? std::fabs(lo) * 0.1 : 1.0;
     lo -= pad;
@@ -57,35 +57,30 @@ inline Ticks nice_ticks(double lo, double hi, std::size_t target = 6) {
 }
 
 // Enough decimals to tell neighbouring ticks apart.
-inline std::string tick_text(double v, double step) {
+[[gnu::cold]] inline std::string tick_text(double v, double step) {
   const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, std::fabs(v) < step * 1e-6 ? 0.0 : v);
   return buf;
 }
 
-inline std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
-}
-
-inline std::string escape(std::string_view s) {
+[[gnu::cold]] inline std::string escape(std::string_view s) {
   std::string out;
   for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+    const char* entity = c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '"' ? "&quot;" : nullptr;
+    if (entity) {
+      out += entity;
+    } else {
+      out += c;
     }
   }
   return out;
 }
 
 struct Series {
-  std::string name, colour, dash;
+  const char* name = "";
+  const char* colour = "";
+  const char* dash = "";     // stroke-dasharray, "" for a solid line
   std::vector<double> x, y;  // finite points only
 };
 
@@ -97,8 +92,8 @@ inline constexpr double plot_top = 60, plot_bottom = 330, total_height = 390;
 // (falling), bottom right for an accuracy (rising).
 enum class Corner { top_right, bottom_right };
 
-inline std::string panel(double x0, const std::string& y_label, const std::vector<Series>& series,
-                         std::size_t epochs, Corner legend) {
+[[gnu::cold]] inline std::string panel(double x0, const char* y_label, std::span<const Series> series,
+                                       std::size_t epochs, Corner legend) {
   std::string s;
   const double left = x0 + plot_left, right = x0 + plot_right;
   double lo = INFINITY, hi = -INFINITY;
@@ -121,50 +116,49 @@ inline std::string panel(double x0, const std::string& y_label, const std::vecto
     return plot_bottom - (v - yt.first) / (yt.last() - yt.first) * (plot_bottom - plot_top);
   };
 
-  s += "<rect x=\"" + num(left) + "\" y=\"" + num(plot_top) + "\" width=\"" + num(right - left) +
-       "\" height=\"" + num(plot_bottom - plot_top) + "\" fill=\"#ffffff\" stroke=\"none\"/>\n";
+  // Coordinates print with two decimals (%.2f) throughout.
+  append_format(s, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#ffffff\" stroke=\"none\"/>\n",
+                left, plot_top, right - left, plot_bottom - plot_top);
   // Horizontal grid and y ticks.
   for (std::size_t i = 0; i < yt.count; ++i) {
     const double v = yt.first + yt.step * static_cast<double>(i);
-    const std::string y = num(py(v));
-    s += "<line x1=\"" + num(left) + "\" y1=\"" + y + "\" x2=\"" + num(right) + "\" y2=\"" + y +
-         "\" stroke=\"#e0e0e0\"/>\n";
-    s += "<line x1=\"" + num(left - 5) + "\" y1=\"" + y + "\" x2=\"" + num(left) + "\" y2=\"" + y +
-         "\" stroke=\"#000000\"/>\n";
-    s += "<text x=\"" + num(left - 8) + "\" y=\"" + num(py(v) + 4) + "\" text-anchor=\"end\">" +
-         tick_text(v, yt.step) + "</text>\n";
+    const double y = py(v);
+    append_format(s, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e0e0e0\"/>\n", left, y,
+                  right, y);
+    append_format(s, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#000000\"/>\n", left - 5,
+                  y, left, y);
+    append_format(s, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n", left - 8, y + 4,
+                  tick_text(v, yt.step).c_str());
   }
   // x ticks at whole epochs.
   for (double e = 1.0; e <= x_hi; e += x_step) {
-    const std::string x = num(px(e));
-    s += "<line x1=\"" + x + "\" y1=\"" + num(plot_bottom) + "\" x2=\"" + x + "\" y2=\"" +
-         num(plot_bottom + 5) + "\" stroke=\"#000000\"/>\n";
-    s += "<text x=\"" + x + "\" y=\"" + num(plot_bottom + 20) + "\" text-anchor=\"middle\">" +
-         tick_text(e, 1.0) + "</text>\n";
+    const double x = px(e);
+    append_format(s, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#000000\"/>\n", x,
+                  plot_bottom, x, plot_bottom + 5);
+    append_format(s, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n", x, plot_bottom + 20,
+                  tick_text(e, 1.0).c_str());
   }
   // Axes.
-  s += "<polyline points=\"" + num(left) + "," + num(plot_top) + " " + num(left) + "," +
-       num(plot_bottom) + " " + num(right) + "," + num(plot_bottom) +
-       "\" fill=\"none\" stroke=\"#000000\"/>\n";
-  s += "<text x=\"" + num((left + right) / 2) + "\" y=\"" + num(plot_bottom + 45) +
-       "\" text-anchor=\"middle\">epoch</text>\n";
-  s += "<text transform=\"translate(" + num(x0 + 18) + "," + num((plot_top + plot_bottom) / 2) +
-       ") rotate(-90)\" text-anchor=\"middle\">" + escape(y_label) + "</text>\n";
+  append_format(s, "<polyline points=\"%.2f,%.2f %.2f,%.2f %.2f,%.2f\" fill=\"none\" stroke=\"#000000\"/>\n",
+                left, plot_top, left, plot_bottom, right, plot_bottom);
+  append_format(s, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">epoch</text>\n", (left + right) / 2,
+                plot_bottom + 45);
+  append_format(s, "<text transform=\"translate(%.2f,%.2f) rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
+                x0 + 18, (plot_top + plot_bottom) / 2, escape(y_label).c_str());
   // Series: a line and a marker at each epoch.
   for (const auto& ser : series) {
-    std::string points;
-    for (std::size_t i = 0; i < ser.x.size(); ++i) {
-      if (i) points += ' ';
-      points += num(px(ser.x[i])) + "," + num(py(ser.y[i]));
-    }
     if (ser.x.size() > 1) {
-      s += "<polyline points=\"" + points + "\" fill=\"none\" stroke=\"" + ser.colour +
-           "\" stroke-width=\"2\"" + (ser.dash.empty() ? "" : " stroke-dasharray=\"" + ser.dash + "\"") +
-           "/>\n";
+      s += "<polyline points=\"";
+      for (std::size_t i = 0; i < ser.x.size(); ++i) {
+        append_format(s, "%s%.2f,%.2f", i ? " " : "", px(ser.x[i]), py(ser.y[i]));
+      }
+      append_format(s, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"", ser.colour);
+      if (*ser.dash) append_format(s, " stroke-dasharray=\"%s\"", ser.dash);
+      s += "/>\n";
     }
     for (std::size_t i = 0; i < ser.x.size(); ++i) {
-      s += "<circle cx=\"" + num(px(ser.x[i])) + "\" cy=\"" + num(py(ser.y[i])) + "\" r=\"3.5\" fill=\"" +
-           ser.colour + "\"/>\n";
+      append_format(s, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\" fill=\"%s\"/>\n", px(ser.x[i]), py(ser.y[i]),
+                    ser.colour);
     }
   }
   // Legend, inside the plot.
@@ -175,28 +169,31 @@ inline std::string panel(double x0, const std::string& y_label, const std::vecto
   double ly = box_top + 13;
   const double lx = right - 130;
   if (shown) {
-    s += "<rect x=\"" + num(lx - 8) + "\" y=\"" + num(box_top) + "\" width=\"132\" height=\"" +
-         num(box_height) + "\" fill=\"#ffffff\" fill-opacity=\"0.85\" stroke=\"#b0b0b0\"/>\n";
+    append_format(s,
+                  "<rect x=\"%.2f\" y=\"%.2f\" width=\"132\" height=\"%.2f\" fill=\"#ffffff\" "
+                  "fill-opacity=\"0.85\" stroke=\"#b0b0b0\"/>\n",
+                  lx - 8, box_top, box_height);
   }
   for (const auto& ser : series) {
     if (ser.x.empty()) continue;
-    s += "<line x1=\"" + num(lx) + "\" y1=\"" + num(ly) + "\" x2=\"" + num(lx + 28) + "\" y2=\"" + num(ly) +
-         "\" stroke=\"" + ser.colour + "\" stroke-width=\"2\"" +
-         (ser.dash.empty() ? "" : " stroke-dasharray=\"" + ser.dash + "\"") + "/>\n";
-    s += "<circle cx=\"" + num(lx + 14) + "\" cy=\"" + num(ly) + "\" r=\"3.5\" fill=\"" + ser.colour + "\"/>\n";
-    s += "<text x=\"" + num(lx + 36) + "\" y=\"" + num(ly + 4) + "\">" + escape(ser.name) + "</text>\n";
+    append_format(s, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-width=\"2\"", lx,
+                  ly, lx + 28, ly, ser.colour);
+    if (*ser.dash) append_format(s, " stroke-dasharray=\"%s\"", ser.dash);
+    s += "/>\n";
+    append_format(s, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\" fill=\"%s\"/>\n", lx + 14, ly, ser.colour);
+    append_format(s, "<text x=\"%.2f\" y=\"%.2f\">%s</text>\n", lx + 36, ly + 4, escape(ser.name).c_str());
     ly += 20;
   }
   if (!shown) {
-    s += "<text x=\"" + num((left + right) / 2) + "\" y=\"" + num((plot_top + plot_bottom) / 2) +
-         "\" text-anchor=\"middle\" fill=\"#808080\">no data</text>\n";
+    append_format(s, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" fill=\"#808080\">no data</text>\n",
+                  (left + right) / 2, (plot_top + plot_bottom) / 2);
   }
   return s;
 }
 
-inline Series series(std::string name, std::string colour, std::string dash,
-                     std::span<const EpochMetrics> history, const std::function<double(const EpochMetrics&)>& get) {
-  Series s{std::move(name), std::move(colour), std::move(dash), {}, {}};
+// The finite values get(m) of the history, against the epochs.
+[[gnu::cold]] inline void fill_series(Series& s, std::span<const EpochMetrics> history,
+                                      double (*get)(const EpochMetrics&)) {
   for (const auto& m : history) {
     const double v = get(m);
     if (std::isfinite(v)) {
@@ -204,49 +201,50 @@ inline Series series(std::string name, std::string colour, std::string dash,
       s.y.push_back(v);
     }
   }
-  return s;
 }
 
 }  // namespace detail::plot
 
-inline std::string training_curves_svg(std::span<const EpochMetrics> history, std::string_view title) {
+[[gnu::cold]] inline std::string training_curves_svg(std::span<const EpochMetrics> history, std::string_view title) {
   namespace dp = detail::plot;
   std::size_t epochs = 0;
   for (const auto& m : history) epochs = std::max(epochs, m.epoch);
-  const std::string train_colour = "#1f77b4", val_colour = "#ff7f0e";
-  const std::vector<dp::Series> loss{
-      dp::series("training", train_colour, "", history, [](const EpochMetrics& m) { return m.train_loss; }),
-      dp::series("validation", val_colour, "6,4", history, [](const EpochMetrics& m) { return m.val_loss; })};
-  const std::vector<dp::Series> acc{
-      dp::series("training", train_colour, "", history,
-                 [](const EpochMetrics& m) { return 100.0 * m.train_acc; }),
-      dp::series("validation", val_colour, "6,4", history,
-                 [](const EpochMetrics& m) { return 100.0 * m.val_acc; })};
+  // Loss panel: curves[0..1], accuracy panel: curves[2..3].
+  dp::Series curves[4] = {{"training", "#1f77b4", "", {}, {}},
+                          {"validation", "#ff7f0e", "6,4", {}, {}},
+                          {"training", "#1f77b4", "", {}, {}},
+                          {"validation", "#ff7f0e", "6,4", {}, {}}};
+  dp::fill_series(curves[0], history, [](const EpochMetrics& m) { return m.train_loss; });
+  dp::fill_series(curves[1], history, [](const EpochMetrics& m) { return m.val_loss; });
+  dp::fill_series(curves[2], history, [](const EpochMetrics& m) { return 100.0 * m.train_acc; });
+  dp::fill_series(curves[3], history, [](const EpochMetrics& m) { return 100.0 * m.val_acc; });
   const double width = 2 * dp::panel_width;
   std::string s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + dp::num(width) + "\" height=\"" +
-       dp::num(dp::total_height) + "\" viewBox=\"0 0 " + dp::num(width) + " " + dp::num(dp::total_height) +
-       "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"13\">\n";
+  detail::append_format(s,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.2f\" height=\"%.2f\" viewBox=\"0 0 %.2f %.2f\" "
+                "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"13\">\n",
+                width, dp::total_height, width, dp::total_height);
   s += "<rect width=\"100%\" height=\"100%\" fill=\"#f8f8f8\"/>\n";
-  s += "<text x=\"" + dp::num(width / 2) + "\" y=\"26\" text-anchor=\"middle\" font-size=\"17\">" +
-       dp::escape(title) + "</text>\n";
-  s += "<text x=\"" + dp::num(dp::plot_left + (dp::plot_right - dp::plot_left) / 2) +
-       "\" y=\"50\" text-anchor=\"middle\" font-size=\"14\">loss</text>\n";
-  s += "<text x=\"" + dp::num(dp::panel_width + dp::plot_left + (dp::plot_right - dp::plot_left) / 2) +
-       "\" y=\"50\" text-anchor=\"middle\" font-size=\"14\">accuracy</text>\n";
-  s += dp::panel(0.0, "cross-entropy loss", loss, epochs, dp::Corner::top_right);
-  s += dp::panel(dp::panel_width, "accuracy (%)", acc, epochs, dp::Corner::bottom_right);
+  detail::append_format(s, "<text x=\"%.2f\" y=\"26\" text-anchor=\"middle\" font-size=\"17\">%s</text>\n", width / 2,
+                dp::escape(title).c_str());
+  detail::append_format(s, "<text x=\"%.2f\" y=\"50\" text-anchor=\"middle\" font-size=\"14\">loss</text>\n",
+                dp::plot_left + (dp::plot_right - dp::plot_left) / 2);
+  detail::append_format(s, "<text x=\"%.2f\" y=\"50\" text-anchor=\"middle\" font-size=\"14\">accuracy</text>\n",
+                dp::panel_width + dp::plot_left + (dp::plot_right - dp::plot_left) / 2);
+  s += dp::panel(0.0, "cross-entropy loss", std::span<const dp::Series>(curves, 2), epochs, dp::Corner::top_right);
+  s += dp::panel(dp::panel_width, "accuracy (%)", std::span<const dp::Series>(curves + 2, 2), epochs,
+                 dp::Corner::bottom_right);
   s += "</svg>\n";
   return s;
 }
 
-inline void write_training_curves_svg(const std::filesystem::path& file,
-                                      std::span<const EpochMetrics> history, std::string_view title) {
+[[gnu::cold]] inline void write_training_curves_svg(const std::filesystem::path& file,
+                                                    std::span<const EpochMetrics> history, std::string_view title) {
   std::ofstream out(file, std::ios::trunc);
-  if (!out) throw io::IoError(file, "cannot open for writing");
+  if (!out) io::detail::throw_io_error(file, "cannot open for writing");
   out << training_curves_svg(history, title);
   out.close();
-  if (!out) throw io::IoError(file, "write error");
+  if (!out) io::detail::throw_io_error(file, "write error");
 }
 
 }  // namespace ctcnn

@@ -70,6 +70,7 @@
 #endif
 
 #include "ctcnn/core/tensor.hpp"
+#include "ctcnn/detail/format.hpp"
 #include "ctcnn/io/dataset.hpp"
 #include "ctcnn/io/weights.hpp"
 #include "ctcnn/net/sequential.hpp"
@@ -136,7 +137,7 @@ inline bool all_finite(std::span<const float> values) {
 }
 
 // "m:ss" or "h:mm:ss" into buf; "--:--" when unknown. No allocation.
-inline const char* clock_text(double seconds, char (&buf)[24]) {
+[[gnu::cold]] inline const char* clock_text(double seconds, char (&buf)[24]) {
   if (!std::isfinite(seconds) || seconds < 0 || seconds > 1e9) {
     std::snprintf(buf, sizeof buf, "--:--");
     return buf;
@@ -150,7 +151,7 @@ inline const char* clock_text(double seconds, char (&buf)[24]) {
   return buf;
 }
 
-inline bool is_terminal(const std::ostream& os) {
+[[gnu::cold]] inline bool is_terminal(const std::ostream& os) {
 #if defined(__unix__) || defined(__APPLE__)
   if (&os == &std::cout) return ::isatty(STDOUT_FILENO) == 1;
   if (&os == &std::cerr || &os == &std::clog) return ::isatty(STDERR_FILENO) == 1;
@@ -162,12 +163,12 @@ inline bool is_terminal(const std::ostream& os) {
 // The bar or the periodic lines of one epoch.
 class ProgressPrinter {
  public:
-  ProgressPrinter(std::ostream& os, Progress mode, std::size_t lines_per_epoch)
+  [[gnu::cold]] ProgressPrinter(std::ostream& os, Progress mode, std::size_t lines_per_epoch)
       : os_(os),
         mode_(mode == Progress::automatic ? (is_terminal(os) ? Progress::bar : Progress::lines) : mode),
         lines_per_epoch_(std::max<std::size_t>(lines_per_epoch, 1)) {}
 
-  void start_epoch(std::size_t epoch, std::size_t epochs, std::size_t steps) {
+  [[gnu::cold]] void start_epoch(std::size_t epoch, std::size_t epochs, std::size_t steps) {
     epoch_ = epoch;
     epochs_ = epochs;
     steps_ = steps;
@@ -213,7 +214,7 @@ class ProgressPrinter {
   }
 
   // Ends the bar's line, so what follows starts on a fresh one.
-  void end_line() {
+  [[gnu::cold]] void end_line() {
     if (mode_ == Progress::bar && drawn_) os_ << '\n';
     drawn_ = 0;
   }
@@ -225,6 +226,131 @@ class ProgressPrinter {
   std::size_t epoch_ = 0, epochs_ = 0, steps_ = 0, drawn_ = 0;
   int step_digits_ = 1;
   clock::time_point last_draw_{};
+};
+
+// The parts of fit that do not depend on the network or the batch size:
+// options, resuming, messages, the end of an epoch and the files. Not a
+// template, so a program compiles them once however many networks it trains.
+class Run {
+ public:
+  [[gnu::cold]] Run(const FitOptions& options, FitResult& result)
+      : options_(options),
+        result_(result),
+        out_(options.out ? *options.out : std::cout),
+        progress_(out_, options.progress, options.lines_per_epoch) {
+    if (write_files()) std::filesystem::create_directories(options.output_dir);
+  }
+
+  std::ostream& out() { return out_; }
+  ProgressPrinter& progress() { return progress_; }
+  bool write_files() const { return !options_.output_dir.empty(); }
+  std::filesystem::path path_of(std::string_view name) const { return options_.output_dir / name; }
+
+  // Whether to load the checkpoint (says so when resuming finds none).
+  [[gnu::cold]] bool resume_from_checkpoint() {
+    if (!options_.resume || !write_files()) return false;
+    const auto checkpoint = path_of(checkpoint_file_name);
+    if (std::filesystem::exists(checkpoint)) return true;
+    out_ << "resume: no checkpoint at " << checkpoint.string() << "; starting from the beginning\n";
+    return false;
+  }
+
+  // After the checkpoint is loaded: the history of its epochs and its seed
+  // (kept whatever options.seed says). Returns the first epoch to train.
+  [[gnu::cold]] std::size_t resumed(const CheckpointInfo& info, std::uint64_t& seed) {
+    result_.steps = info.step;
+    result_.resumed_from = info.epoch;
+    if (info.seed != seed) {
+      out_ << "resume: the checkpoint was trained with seed " << info.seed << " (not " << seed << "); keeping "
+           << info.seed << " so the epochs follow the same order\n";
+      seed = info.seed;
+    }
+    if (std::filesystem::exists(path_of(metrics_file_name))) {
+      for (const EpochMetrics& m : read_metrics_csv(path_of(metrics_file_name))) {
+        if (m.epoch <= info.epoch) result_.history.push_back(m);
+      }
+    }
+    out_ << "resumed from " << path_of(checkpoint_file_name).string() << " after epoch " << info.epoch << " (step "
+         << info.step << ")\n";
+    return info.epoch;
+  }
+
+  // Steps per epoch, from the loader's full batches.
+  [[gnu::cold]] std::size_t steps_per_epoch(std::size_t batch_count, std::size_t train_size, std::size_t batch) const {
+    if (batch_count == 0) {
+      throw_invalid_argument("ctcnn::fit: the training set's %zu samples do not fill one batch of %zu", train_size,
+                             batch);
+    }
+    return options_.steps_per_epoch ? std::min(options_.steps_per_epoch, batch_count) : batch_count;
+  }
+
+  // A non-finite value at (epoch, step): the message, before the weights are saved.
+  [[gnu::cold]] void stop(std::size_t epoch, std::size_t step, std::size_t steps, const std::string& what) {
+    progress_.end_line();
+    result_.stopped = true;
+    result_.stop_message = formatted(
+        "training stopped: %s at epoch %zu, step %zu of %zu (step %zu of the run); the weights from before this "
+        "step are kept",
+        what.c_str(), epoch + 1, step + 1, steps, result_.steps + 1);
+  }
+  // After the weights are saved (if there is an output_dir).
+  [[gnu::cold]] void stopped() {
+    if (write_files()) result_.stop_message += " in " + path_of(weights_file_name).string();
+    out_ << result_.stop_message << '\n';
+  }
+
+  // The training part of an epoch is over: its metrics, and the first part of its line.
+  [[gnu::cold]] EpochMetrics end_training(std::size_t epoch, double loss_sum, std::size_t correct, std::size_t steps,
+                                          std::size_t batch, clock::time_point start, std::clock_t cpu_start) {
+    EpochMetrics m;
+    m.epoch = epoch + 1;
+    m.epoch_seconds = seconds_since(start);
+    cpu_seconds_ = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+    m.train_loss = loss_sum / static_cast<double>(steps);
+    m.train_acc = static_cast<double>(correct) / static_cast<double>(steps * batch);
+    m.images_per_second = m.epoch_seconds > 0 ? static_cast<double>(steps * batch) / m.epoch_seconds : 0.0;
+    progress_.end_line();
+    char line[256];
+    std::snprintf(line, sizeof line, "epoch %zu/%zu: train loss %.4f acc %.2f%%", m.epoch, options_.epochs,
+                  m.train_loss, 100.0 * m.train_acc);
+    out_ << line;
+    return m;
+  }
+  [[gnu::cold]] void validated(EpochMetrics& m, double loss, double accuracy, double seconds) {
+    m.val_loss = loss;
+    m.val_acc = accuracy;
+    char line[256];
+    std::snprintf(line, sizeof line, " | val loss %.4f acc %.2f%% (%.1f s)", m.val_loss, 100.0 * m.val_acc, seconds);
+    out_ << line;
+  }
+  // Ends the epoch's line and records the epoch.
+  [[gnu::cold]] void end_epoch(const EpochMetrics& m) {
+    // CPU time beside wall time: their ratio shows how busy the threads were
+    // (and, on a shared machine, how much of it the run got).
+    char line[256];
+    std::snprintf(line, sizeof line, " | %.1f s (CPU %.1f s), %.0f img/s\n", m.epoch_seconds, cpu_seconds_,
+                  m.images_per_second);
+    out_ << line << std::flush;
+    result_.history.push_back(m);
+  }
+  // The files that need no network (after the checkpoint and the weights).
+  [[gnu::cold]] void write_history() {
+    write_metrics_csv(path_of(metrics_file_name), result_.history);
+    write_training_curves_svg(path_of(curves_file_name), result_.history, options_.title);
+  }
+  [[gnu::cold]] void finish(std::size_t first_epoch) {
+    if (first_epoch >= options_.epochs && options_.epochs > 0 && result_.resumed_from > 0) {
+      out_ << "nothing to do: the checkpoint has " << first_epoch << " epochs, --epochs asks for "
+           << options_.epochs << '\n';
+    }
+  }
+
+ private:
+  const FitOptions& options_;
+  FitResult& result_;
+  std::ostream& out_;
+  ProgressPrinter progress_;
+  double cpu_seconds_ = 0.0;
 };
 
 template <class Net>
@@ -280,68 +406,30 @@ FitResult fit(Net& net, Opt& optimizer, const Loss& loss, const io::ImageDataset
   dt::check_classifier<Net, Sample>();
   using Seq = typename Net::sequential_type;
   constexpr std::size_t C = Seq::output_shape_t::size;
-  std::ostream& out = options.out ? *options.out : std::cout;
-  const std::filesystem::path& dir = options.output_dir;
-  const bool write_files = !dir.empty();
-  if (write_files) std::filesystem::create_directories(dir);
-  const auto path_of = [&](std::string_view name) { return dir / std::string(name); };
-
   FitResult result;
+  dt::Run run(options, result);
   std::uint64_t seed = options.seed;
   std::size_t first_epoch = 0;
-  if (options.resume && write_files) {
-    const auto checkpoint = path_of(checkpoint_file_name);
-    if (std::filesystem::exists(checkpoint)) {
-      const CheckpointInfo info = load_checkpoint(net, optimizer, checkpoint);
-      first_epoch = info.epoch;
-      result.steps = info.step;
-      result.resumed_from = info.epoch;
-      if (info.seed != seed) {
-        out << "resume: the checkpoint was trained with seed " << info.seed << " (not " << seed
-            << "); keeping " << info.seed << " so the epochs follow the same order\n";
-        seed = info.seed;
-      }
-      if (std::filesystem::exists(path_of(metrics_file_name))) {
-        for (const EpochMetrics& m : read_metrics_csv(path_of(metrics_file_name))) {
-          if (m.epoch <= info.epoch) result.history.push_back(m);
-        }
-      }
-      out << "resumed from " << checkpoint.string() << " after epoch " << info.epoch << " (step "
-          << info.step << ")\n";
-    } else {
-      out << "resume: no checkpoint at " << checkpoint.string() << "; starting from the beginning\n";
-    }
+  if (run.resume_from_checkpoint()) {
+    first_epoch = run.resumed(load_checkpoint(net, optimizer, run.path_of(checkpoint_file_name)), seed);
   }
 
   io::BatchLoader<Batch, Sample> loader(train, io::LastBatch::drop, true, seed);
-  if (loader.batch_count() == 0) {
-    throw std::invalid_argument("ctcnn::fit: the training set's " + std::to_string(train.size()) +
-                                " samples do not fill one batch of " + std::to_string(Batch));
-  }
-  const std::size_t steps = options.steps_per_epoch ? std::min(options.steps_per_epoch, loader.batch_count())
-                                                    : loader.batch_count();
+  const std::size_t steps = run.steps_per_epoch(loader.batch_count(), train.size(), Batch);
   auto ws = make_workspace<Batch>(net);
   auto y = std::make_unique<Tensor<Shape<Batch>, std::int32_t>>();
   auto dlogits = std::make_unique<Tensor<Shape<Batch, C>>>();
   std::vector<float> backup(net.parameters().size());
-  dt::ProgressPrinter progress(out, options.progress, options.lines_per_epoch);
 
   const auto stop = [&](std::size_t epoch, std::size_t step, const std::string& what) {
-    progress.end_line();
-    result.stopped = true;
-    result.stop_message = "training stopped: " + what + " at epoch " + std::to_string(epoch + 1) + ", step " +
-                          std::to_string(step + 1) + " of " + std::to_string(steps) + " (step " +
-                          std::to_string(result.steps + 1) + " of the run); the weights from before this step are kept";
-    if (write_files) {
-      io::save_weights(net, path_of(weights_file_name));
-      result.stop_message += " in " + path_of(weights_file_name).string();
-    }
-    out << result.stop_message << '\n';
+    run.stop(epoch, step, steps, what);
+    if (run.write_files()) io::save_weights(net, run.path_of(weights_file_name));
+    run.stopped();
   };
 
   for (std::size_t epoch = first_epoch; epoch < options.epochs; ++epoch) {
     loader.start_epoch(epoch);
-    progress.start_epoch(epoch + 1, options.epochs, steps);
+    run.progress().start_epoch(epoch + 1, options.epochs, steps);
     const auto epoch_start = dt::clock::now();
     const std::clock_t epoch_cpu_start = std::clock();
     double loss_sum = 0.0;
@@ -351,7 +439,7 @@ FitResult fit(Net& net, Opt& optimizer, const Loss& loss, const io::ImageDataset
       const auto& logits = net.forward(*ws);
       const float batch_loss = loss(logits, *y, *dlogits);
       if (!std::isfinite(batch_loss)) {
-        stop(epoch, step, "the loss is " + std::to_string(batch_loss));
+        stop(epoch, step, detail::formatted("the loss is %f", static_cast<double>(batch_loss)));
         return result;
       }
       for (std::size_t n = 0; n < Batch; ++n) {
@@ -373,47 +461,23 @@ FitResult fit(Net& net, Opt& optimizer, const Loss& loss, const io::ImageDataset
       ++result.steps;
       loss_sum += batch_loss;
       const std::size_t images = (step + 1) * Batch;
-      progress.update(step + 1, loss_sum / static_cast<double>(step + 1),
-                      static_cast<double>(correct) / static_cast<double>(images), dt::seconds_since(epoch_start),
-                      images);
+      run.progress().update(step + 1, loss_sum / static_cast<double>(step + 1),
+                            static_cast<double>(correct) / static_cast<double>(images),
+                            dt::seconds_since(epoch_start), images);
     }
-    EpochMetrics m;
-    m.epoch = epoch + 1;
-    m.epoch_seconds = dt::seconds_since(epoch_start);
-    const double cpu_seconds = static_cast<double>(std::clock() - epoch_cpu_start) / CLOCKS_PER_SEC;
-    m.train_loss = loss_sum / static_cast<double>(steps);
-    m.train_acc = static_cast<double>(correct) / static_cast<double>(steps * Batch);
-    m.images_per_second = m.epoch_seconds > 0 ? static_cast<double>(steps * Batch) / m.epoch_seconds : 0.0;
-    progress.end_line();
-    char line[256];
-    std::snprintf(line, sizeof line, "epoch %zu/%zu: train loss %.4f acc %.2f%%", m.epoch, options.epochs,
-                  m.train_loss, 100.0 * m.train_acc);
-    out << line;
+    EpochMetrics m = run.end_training(epoch, loss_sum, correct, steps, Batch, epoch_start, epoch_cpu_start);
     if (validation) {
       const auto eval = evaluate<Batch>(net, *validation);
-      m.val_loss = eval.loss;
-      m.val_acc = eval.accuracy;
-      std::snprintf(line, sizeof line, " | val loss %.4f acc %.2f%% (%.1f s)", m.val_loss, 100.0 * m.val_acc,
-                    eval.seconds);
-      out << line;
+      run.validated(m, eval.loss, eval.accuracy, eval.seconds);
     }
-    // CPU time beside wall time: their ratio shows how busy the threads were
-    // (and, on a shared machine, how much of it the run got).
-    std::snprintf(line, sizeof line, " | %.1f s (CPU %.1f s), %.0f img/s\n", m.epoch_seconds,
-                  cpu_seconds, m.images_per_second);
-    out << line << std::flush;
-    result.history.push_back(m);
-    if (write_files) {
-      save_checkpoint(net, optimizer, path_of(checkpoint_file_name), CheckpointInfo{epoch + 1, result.steps, seed});
-      io::save_weights(net, path_of(weights_file_name));
-      write_metrics_csv(path_of(metrics_file_name), result.history);
-      write_training_curves_svg(path_of(curves_file_name), result.history, options.title);
+    run.end_epoch(m);
+    if (run.write_files()) {
+      save_checkpoint(net, optimizer, run.path_of(checkpoint_file_name), CheckpointInfo{epoch + 1, result.steps, seed});
+      io::save_weights(net, run.path_of(weights_file_name));
+      run.write_history();
     }
   }
-  if (first_epoch >= options.epochs && options.epochs > 0 && result.resumed_from > 0) {
-    out << "nothing to do: the checkpoint has " << first_epoch << " epochs, --epochs asks for " << options.epochs
-        << '\n';
-  }
+  run.finish(first_epoch);
   return result;
 }
 

@@ -1,6 +1,6 @@
 // Builds a small network against the installed headers and checks one forward
 // pass by hand, then round-trips its parameters through the io headers
-// (safetensors: nlohmann-json; gzip-compressed idx: zlib), so a missing
+// (gzip-compressed idx: zlib), so a missing
 // dependency in the exported targets shows up as a build or link failure.
 #include <zlib.h>
 
