@@ -286,8 +286,10 @@ class adam_base : public optimizer_base<Model> {
   // In blocks that stay in L1: the element-wise work vectorises, and the square
   // roots go through sqrt_in_place (see there).
   template <bool Decoupled, bool Decay, bool Amsgrad>
-  static void adam_update(float* p, const float* g, float* m, float* v, float* vmax,
-                          const adam_constants& k) {
+  // The buffers never overlap: restrict spares the vectoriser its run-time
+  // overlap checks and the scalar copy of the loops they guard.
+  static void adam_update(float* __restrict p, const float* __restrict g, float* __restrict m,
+                          float* __restrict v, float* __restrict vmax, const adam_constants& k) {
     constexpr std::size_t block = 256;
     alignas(64) float root[block];
     for (std::size_t start = 0; start < base::parameter_count; start += block) {
