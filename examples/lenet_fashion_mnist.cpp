@@ -22,6 +22,7 @@
 //   --smoke      1,024 training images, 512 validation and 1,000 test images, 1 epoch
 //                (unless --epochs), into out/lenet_fashion_mnist_smoke: every output in seconds
 #include <chrono>
+#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -69,9 +70,15 @@ struct Args {
   bool smoke = false;
 };
 
-[[noreturn]] void usage(const std::string& problem) {
-  std::cerr << "lenet_fashion_mnist: " << problem << "\n"
-            << "usage: lenet_fashion_mnist [--data DIR] [--epochs N] [--seed S] [--out DIR] [--resume] [--smoke]\n";
+// The problem (printf-style: no string concatenations to compile), then the usage.
+[[noreturn, gnu::format(printf, 1, 2)]] void usage(const char* format, ...) {
+  std::fputs("lenet_fashion_mnist: ", stderr);
+  std::va_list args;
+  va_start(args, format);
+  std::vfprintf(stderr, format, args);
+  va_end(args);
+  std::fputs("\nusage: lenet_fashion_mnist [--data DIR] [--epochs N] [--seed S] [--out DIR] [--resume] [--smoke]\n",
+             stderr);
   std::exit(2);
 }
 
@@ -80,7 +87,7 @@ std::uint64_t number(std::string_view flag, const char* text) {
   errno = 0;
   const unsigned long long v = std::strtoull(text, &end, 10);
   if (errno != 0 || end == text || *end != '\0' || text[0] == '-') {
-    usage(std::string(flag) + " needs a whole number, not '" + text + "'");
+    usage("%.*s needs a whole number, not '%s'", static_cast<int>(flag.size()), flag.data(), text);
   }
   return v;
 }
@@ -90,7 +97,7 @@ Args parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     const auto value = [&]() -> const char* {
-      if (i + 1 >= argc) usage(std::string(arg) + " needs a value");
+      if (i + 1 >= argc) usage("%.*s needs a value", static_cast<int>(arg.size()), arg.data());
       return argv[++i];
     };
     if (arg == "--data") {
@@ -111,7 +118,7 @@ Args parse(int argc, char** argv) {
                    "[--smoke]\n";
       std::exit(0);
     } else {
-      usage("unknown argument '" + std::string(arg) + "'");
+      usage("unknown argument '%.*s'", static_cast<int>(arg.size()), arg.data());
     }
   }
   if (a.smoke && !a.epochs_given) a.epochs = 1;
@@ -133,11 +140,12 @@ int run(const Args& args) {
     validation = validation.take(512);
     test = test.take(1000);
   }
-  std::cout << "Fashion-MNIST from " << args.data.string() << ": " << train.size() << " training, "
-            << validation.size() << " validation, " << test.size() << " test images"
-            << (args.smoke ? " (--smoke subset)" : "") << "\n";
-  std::cout << "Adam lr 1e-3, batch " << batch << ", " << args.epochs << " epoch" << (args.epochs == 1 ? "" : "s")
-            << ", seed " << args.seed << ", output " << args.out.string() << "\n\n";
+  // printf rather than chains of <<, which cost compile time (std::cout and stdio
+  // share one buffer: the order of the output is kept).
+  std::printf("Fashion-MNIST from %s: %zu training, %zu validation, %zu test images%s\n", args.data.c_str(),
+              train.size(), validation.size(), test.size(), args.smoke ? " (--smoke subset)" : "");
+  std::printf("Adam lr 1e-3, batch %zu, %zu epoch%s, seed %llu, output %s\n\n", batch, args.epochs,
+              args.epochs == 1 ? "" : "s", static_cast<unsigned long long>(args.seed), args.out.c_str());
 
   auto net = std::make_unique<LeNet5>();
   cn::init_default(*net, args.seed);
@@ -169,8 +177,9 @@ int run(const Args& args) {
   std::snprintf(line, sizeof line, "\n%zu epoch%s, %.1f s training in this run (%.1f s in all)\n",
                 result.history.size(), result.history.size() == 1 ? "" : "s", train_seconds,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  std::cout << line << "written to " << args.out.string() << ": weights.safetensors, checkpoint.safetensors, "
-            << "metrics.csv, training_curves.svg, test_confusion.txt\n";
+  std::printf("%swritten to %s: weights.safetensors, checkpoint.safetensors, metrics.csv, training_curves.svg, "
+              "test_confusion.txt\n",
+              line, args.out.c_str());
   return 0;
 }
 
