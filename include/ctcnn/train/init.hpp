@@ -263,31 +263,43 @@ static_assert(std::is_same_v<std::variant_alternative_t<0, WeightInit>, init::Py
   }
 }
 
+// One parameter tensor of init_parameters. A function, not the body of the
+// lambda handed to for_each_parameter: a lambda's body is an ordinary (hot,
+// -O3) function even inside a [[gnu::cold]] one.
+struct init_walk {
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+  std::size_t weight_layer = none;  // the layer whose weight was seen last, and its fan_in
+  std::size_t fan_in = 0;
+};
+
+[[gnu::cold, gnu::noinline]] inline void init_parameter(init_walk& walk, std::size_t layer, const ParameterSpec& spec,
+                                                        float* values, const WeightInit& weight,
+                                                        const BiasInit& bias, Rng& rng) {
+  const std::span<float> t(values, spec.size());
+  if (spec.name == "weight") {
+    const Fans fans = fans_of(spec);
+    apply_weight_init(weight, t, fans, rng);
+    walk.weight_layer = layer;
+    walk.fan_in = fans.fan_in;
+  } else if (spec.name == "bias") {
+    if (walk.weight_layer != layer) {
+      throw_invalid_argument("ctcnn: init_parameters: the bias of layer %zu has no weight before it", layer);
+    }
+    apply_bias_init(bias, t, walk.fan_in, rng);
+  } else {
+    throw_invalid_argument("ctcnn: init_parameters: no rule for parameter '%.*s' of layer %zu",
+                           static_cast<int>(spec.name.size()), spec.name.data(), layer);
+  }
+}
+
 }  // namespace detail
 
 // Every parameter of net, in layer order, from rng (which advances).
 template <class Net>
 [[gnu::cold]] void init_parameters(Net& net, const WeightInit& weight, const BiasInit& bias, Rng& rng) {
-  constexpr std::size_t none = static_cast<std::size_t>(-1);
-  std::size_t weight_layer = none;  // the layer whose weight was seen last, and its fan_in
-  std::size_t fan_in = 0;
-  net.for_each_parameter([&](std::size_t layer, const ParameterSpec& spec, float* values,
-                             float* /*grads*/) {
-    const std::span<float> t(values, spec.size());
-    if (spec.name == "weight") {
-      const Fans fans = fans_of(spec);
-      detail::apply_weight_init(weight, t, fans, rng);
-      weight_layer = layer;
-      fan_in = fans.fan_in;
-    } else if (spec.name == "bias") {
-      if (weight_layer != layer) {
-        detail::throw_invalid_argument("ctcnn: init_parameters: the bias of layer %zu has no weight before it", layer);
-      }
-      detail::apply_bias_init(bias, t, fan_in, rng);
-    } else {
-      detail::throw_invalid_argument("ctcnn: init_parameters: no rule for parameter '%.*s' of layer %zu",
-                                     static_cast<int>(spec.name.size()), spec.name.data(), layer);
-    }
+  detail::init_walk walk;
+  net.for_each_parameter([&](std::size_t layer, const ParameterSpec& spec, float* values, float* /*grads*/) {
+    detail::init_parameter(walk, layer, spec, values, weight, bias, rng);
   });
 }
 
