@@ -112,6 +112,15 @@ namespace detail::safetensors {
 
 inline constexpr std::uint64_t max_header_bytes = 100'000'000;
 
+// Adds key -> value unless the key is there already (std::map::merge's rule).
+// Every insertion into a metadata map goes through this one call, so a program
+// compiles one of std::map's insertion paths, not one per way of inserting (an
+// initializer list, merge, emplace with other argument types).
+[[gnu::cold, gnu::noinline]] inline void add_metadata(std::map<std::string, std::string>& metadata, std::string key,
+                                                      std::string value) {
+  metadata.emplace(std::move(key), std::move(value));
+}
+
 struct FileCloser {
   void operator()(std::FILE* f) const noexcept { std::fclose(f); }
 };
@@ -375,7 +384,7 @@ class SafetensorsFile {
         detail::throw_io_error(file, "__metadata__: value of '%s' is not a string but %s", k.c_str(),
                                st::json_text(text, *member).c_str());
       }
-      result.metadata_.emplace(k, doc.text(*member));
+      st::add_metadata(result.metadata_, k, doc.text(*member));
     }
   }
 

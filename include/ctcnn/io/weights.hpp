@@ -151,15 +151,25 @@ std::vector<TensorRecord> weight_records(const Net& net) {
   return detail::weights::records(weight_entries<Net>(), net.parameters().data());
 }
 
+namespace detail::weights {
+// default_weight_metadata() added to `metadata`, where its keys are not set already.
+[[gnu::cold]] inline void add_default_metadata(std::map<std::string, std::string>& metadata) {
+  safetensors::add_metadata(metadata, "format", "pt");
+  safetensors::add_metadata(metadata, "producer", "ctcnn");
+}
+}  // namespace detail::weights
+
 // "format": "pt" is what safetensors.torch.save_file writes; some loaders look for it.
 [[gnu::cold]] inline std::map<std::string, std::string> default_weight_metadata() {
-  return {{"format", "pt"}, {"producer", "ctcnn"}};
+  std::map<std::string, std::string> metadata;
+  detail::weights::add_default_metadata(metadata);
+  return metadata;
 }
 
 template <class Net>
 [[gnu::cold]] void save_weights(const Net& net, const std::filesystem::path& file,
                                 std::map<std::string, std::string> metadata = {}) {
-  metadata.merge(default_weight_metadata());  // the caller's values win
+  detail::weights::add_default_metadata(metadata);  // the caller's values win
   write_safetensors(file, weight_records(net), metadata);
 }
 

@@ -70,15 +70,17 @@ struct State {
   for (const auto& state : states) {
     records.push_back(io::make_f32_record(state_name(state.name), {state.values.size()}, state.values.data()));
   }
-  // Built in one go: assigning a literal to a map entry draws a false
-  // -Wrestrict from g++ 12 in this (cold, so differently inlined) function.
-  std::map<std::string, std::string> metadata{{"ctcnn_checkpoint", "1"},
-                                              {"epoch", std::to_string(info.epoch)},
-                                              {"step", std::to_string(info.step)},
-                                              {"seed", std::to_string(info.seed)},
-                                              {"optimizer_steps", std::to_string(optimizer_steps)},
-                                              {"lr", formatted("%.9g", static_cast<double>(learning_rate))}};
-  metadata.merge(io::default_weight_metadata());
+  // Through add_metadata, as every metadata map (and assigning a literal to a
+  // map entry drew a false -Wrestrict from g++ 12 in this cold function).
+  namespace st = io::detail::safetensors;
+  std::map<std::string, std::string> metadata;
+  st::add_metadata(metadata, "ctcnn_checkpoint", "1");
+  st::add_metadata(metadata, "epoch", std::to_string(info.epoch));
+  st::add_metadata(metadata, "step", std::to_string(info.step));
+  st::add_metadata(metadata, "seed", std::to_string(info.seed));
+  st::add_metadata(metadata, "optimizer_steps", std::to_string(optimizer_steps));
+  st::add_metadata(metadata, "lr", formatted("%.9g", static_cast<double>(learning_rate)));
+  io::detail::weights::add_default_metadata(metadata);
   io::write_safetensors(file, records, metadata);
 }
 
