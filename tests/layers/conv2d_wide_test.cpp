@@ -60,7 +60,35 @@ using StridedCases = std::tuple<
     Case<cn::Conv2d<24, cn::Kernel{3, 5}, cn::Stride<2, 3>, cn::Padding<1, 2>>,
          pad(stride(spec(5, 9, 14, 24, 3, 5), 2, 3), 1, 1, 2, 2)>>;
 
+// Few input channels and short rows, where the kernels put whole output planes in
+// the SIMD lanes (KW shifted copies of the input; a partial last vector when
+// OH*OW is not a whole number of vectors). The last case is the backward-data
+// side: its transposed convolution (1 -> 16 channels) takes that path.
+using PlaneCases = std::tuple<
+    Case<cn::Conv2d<16, 5>, spec(1, 28, 28, 16, 5, 5)>,
+    Case<cn::Conv2d<12, 3, cn::Padding<2>, cn::Dilation<2>, cn::PadMode<cn::Reflect>>,
+         mode(dilate(pad(spec(2, 9, 11, 12, 3, 3), 2, 2, 2, 2), 2, 2), PadMode::reflect)>,
+    Case<cn::Conv2d<20, cn::Kernel{2, 4}, cn::Padding<1, 2>, cn::PadMode<cn::Replicate>, cn::NoBias>,
+         no_bias(mode(pad(spec(1, 7, 10, 20, 2, 4), 1, 1, 2, 2), PadMode::replicate))>,
+    Case<cn::Conv2d<1, 3, cn::Padding<1>>, pad(spec(16, 12, 12, 1, 3, 3), 1, 1, 1, 1)>>;
+
+template <class C>
+constexpr auto forward_lanes_of = ctcnn::kernels::conv_detail::forward_lanes<C::layer::geometry>();
+template <class C>
+constexpr auto backward_data_lanes_of = ctcnn::kernels::conv_detail::forward_lanes<
+    ctcnn::kernels::conv_detail::transposed_geometry<C::layer::geometry>()>();
+using ctcnn::kernels::conv_detail::Lanes;
+static_assert(forward_lanes_of<std::tuple_element_t<0, PlaneCases>> == Lanes::planes);
+static_assert(forward_lanes_of<std::tuple_element_t<1, PlaneCases>> == Lanes::planes);
+static_assert(forward_lanes_of<std::tuple_element_t<2, PlaneCases>> == Lanes::planes);
+static_assert(ctcnn::kernels::conv_detail::backward_data_is_transposed_forward<
+                  std::tuple_element_t<3, PlaneCases>::layer::geometry>() &&
+              backward_data_lanes_of<std::tuple_element_t<3, PlaneCases>> == Lanes::planes);
+
 }  // namespace
+
+TEST_CASE("conv2d forward: whole planes in the lanes", "[conv2d][forward][wide]") { forward(list<PlaneCases>, 1500); }
+TEST_CASE("conv2d backward: whole planes in the lanes", "[conv2d][backward][wide]") { backward(list<PlaneCases>, 1550); }
 
 TEST_CASE("conv2d forward: LeNet-5's convolutions", "[conv2d][forward][wide]") { forward(list<LeNetCases>, 1100); }
 TEST_CASE("conv2d backward: LeNet-5's convolutions", "[conv2d][backward][wide]") { backward(list<LeNetCases>, 1150); }

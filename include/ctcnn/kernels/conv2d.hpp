@@ -677,26 +677,186 @@ inline void column_forward(const float* x, float* y, const float* w, const float
   for (std::size_t n = 0; n < batch; ++n) {
     fill_band<G, G.padded_h(), RS>(x + n * G.in_size(), buf, 0);
     float* yn = y + n * G.out_size();
-    auto row_group = [&]<std::size_t R>(std::size_t oh0) {
-      const float* xb = buf + oh0 * RS;
-      float* yr = yn + oh0 * G.out_w;
-      for (std::size_t blk = 0; blk < P::oc_blocks; ++blk)
-        column_tile<G, Flip, R, P::ocb>(xb, w, b, yr, blk * P::ocb);
-      if constexpr (P::ocb_tail > 0)
-        column_tile<G, Flip, R, P::ocb_tail>(xb, w, b, yr, P::oc_blocks * P::ocb);
+    // Channel block outermost: the padded input stays in L1 while each block
+    // writes its few output planes front to back (a handful of store streams
+    // rather than all O planes a few rows at a time).
+    auto block = [&]<std::size_t OCB>(std::size_t oc0) {
+      for (std::size_t rt = 0; rt < P::row_tiles_full; ++rt)
+        column_tile<G, Flip, P::rows, OCB>(buf + rt * P::rows * RS, w, b,
+                                           yn + rt * P::rows * G.out_w, oc0);
+      if constexpr (P::rows_tail > 0) {
+        constexpr std::size_t r0 = P::row_tiles_full * P::rows;
+        column_tile<G, Flip, P::rows_tail, OCB>(buf + r0 * RS, w, b, yn + r0 * G.out_w, oc0);
+      }
     };
-    for (std::size_t rt = 0; rt < P::row_tiles_full; ++rt)
-      row_group.template operator()<P::rows>(rt * P::rows);
-    if constexpr (P::rows_tail > 0)
-      row_group.template operator()<P::rows_tail>(P::row_tiles_full * P::rows);
+    // The next sample's input on its way to L2, a slice per channel block.
+    constexpr std::size_t blocks = P::oc_blocks + (P::ocb_tail > 0 ? 1 : 0);
+    auto prefetch_next = [&](std::size_t blk) {
+      if (n + 1 < batch)
+        prefetch_rows<G>(x + (n + 1) * G.in_size(), blk * G.padded_h() / blocks,
+                         (blk + 1) * G.padded_h() / blocks);
+    };
+    for (std::size_t blk = 0; blk < P::oc_blocks; ++blk) {
+      prefetch_next(blk);
+      block.template operator()<P::ocb>(blk * P::ocb);
+    }
+    if constexpr (P::ocb_tail > 0) {
+      prefetch_next(P::oc_blocks);
+      block.template operator()<P::ocb_tail>(P::oc_blocks * P::ocb);
+    }
   }
 }
 
-enum class Lanes { generic, channels, columns };
+// ---- plane lanes (stride 1) ----
+// Vectors of consecutive positions of the whole output plane, rows running into
+// one another, so OH x OW outputs fill ceil(OH*OW / L) vectors however narrow the
+// rows (S3's 24 columns fill 3/4 of two vectors as column lanes; its 576
+// positions fill 36 whole ones). Position p = oh*OW + ow reads padded input
+// (oh + kh*dh, ow + kw*dw). The padded input is kept as KW shifted copies
+//   X_kw[c][ih][ow] = xpad[c][ih][ow + kw*dw]   (rows of OW columns),
+// in which that is X_kw[c][p + kh*dh*OW]: one vector load per tap and tile row.
+template <ConvGeometry G>
+struct PlanePlan {
+  using Band = ColumnPlan<G>;  // the padded rows the copies are cut from
+  static constexpr std::size_t L = simd::lanes;
+  static constexpr std::size_t positions = G.out_h * G.out_w;
+  static constexpr std::size_t nv = ceil_div(positions, L);
+  // One copy: the padded rows, OW columns each, and room for the last vector's
+  // overrun (it reads at most L - 1 floats past the rows).
+  static constexpr std::size_t copy_stride = G.padded_h() * G.out_w + L;
+  static constexpr std::size_t copies_size = G.in_c * G.kernel_w * copy_stride;
+  static constexpr std::size_t tap_cost(std::size_t r, std::size_t o) {
+    return max_of(r * o * 5, (r + o) * 4) + 5;
+  }
+  // As ColumnPlan::best_tile, over R vectors of positions x O channels.
+  static constexpr std::pair<std::size_t, std::size_t> best_tile() {
+    std::size_t best_cost = ~std::size_t{0}, best_r = 1, best_o = 1;
+    for (std::size_t o = 1; o <= G.out_c; ++o)
+      for (std::size_t r = 1; r <= nv; ++r) {
+        if (r * (o + 1) + 1 > simd::registers || r * o > tile_budget) continue;
+        const std::size_t rf = nv / r, rt = nv % r, of = G.out_c / o, ot = G.out_c % o;
+        const std::size_t cost = rf * of * tap_cost(r, o) + (ot ? rf * tap_cost(r, ot) : 0) +
+                                 (rt ? of * tap_cost(rt, o) + (ot ? tap_cost(rt, ot) : 0) : 0);
+        if (cost < best_cost) {
+          best_cost = cost;
+          best_r = r;
+          best_o = o;
+        }
+      }
+    return {best_r, best_o};
+  }
+  static constexpr std::size_t ocb = best_tile().second;
+  static constexpr std::size_t oc_blocks = G.out_c / ocb;
+  static constexpr std::size_t ocb_tail = G.out_c % ocb;
+  static constexpr std::size_t vecs = best_tile().first;
+  static constexpr std::size_t tiles_full = nv / vecs;
+  static constexpr std::size_t vecs_tail = nv % vecs;
+  static constexpr bool possible = Band::possible;
+  static constexpr bool fits = Band::buf_size + copies_size <= stack_floats / 4;
+};
+
+// R vectors of positions from v0 on x OCB channels from oc0 on. xc: the copies;
+// y: output at (oc 0, position 0). Last: this tile holds the plane's last vector,
+// which may be partial.
+template <ConvGeometry G, bool Flip, std::size_t R, std::size_t OCB, bool Last>
+[[gnu::always_inline]] inline void plane_tile(const float* xc, const float* w, const float* b,
+                                              float* y, std::size_t v0, std::size_t oc0) {
+  using simd::vec;
+  using P = PlanePlan<G>;
+  constexpr std::size_t L = simd::lanes, KW = G.kernel_w, CS = P::copy_stride;
+  constexpr std::size_t plane = P::positions;
+  vec acc[OCB][R];
+#pragma GCC unroll 32
+  for (std::size_t o = 0; o < OCB; ++o) {
+    const vec init = G.bias ? simd::broadcast(b[oc0 + o]) : simd::zero();
+#pragma GCC unroll 32
+    for (std::size_t r = 0; r < R; ++r) acc[o][r] = init;
+  }
+  for (std::size_t c = 0; c < G.in_c; ++c) {
+#pragma GCC unroll 1
+    for (std::size_t kh = 0; kh < G.kernel_h; ++kh)
+#pragma GCC unroll 1
+      for (std::size_t kw = 0; kw < KW; ++kw) {
+        const float* xk = xc + (c * KW + kw) * CS + kh * G.dilation_h * G.out_w + v0 * L;
+        opaque(xk);
+        vec xv[R];
+#pragma GCC unroll 32
+        for (std::size_t r = 0; r < R; ++r) xv[r] = simd::load(xk + r * L);
+#pragma GCC unroll 32
+        for (std::size_t o = 0; o < OCB; ++o) {
+          const vec wv = simd::broadcast(weight_at<G, Flip>(w, oc0 + o, c, kh * KW + kw));
+#pragma GCC unroll 32
+          for (std::size_t r = 0; r < R; ++r) acc[o][r] = simd::fmadd(xv[r], wv, acc[o][r]);
+        }
+      }
+  }
+#pragma GCC unroll 32
+  for (std::size_t o = 0; o < OCB; ++o)
+#pragma GCC unroll 32
+    for (std::size_t r = 0; r < R; ++r) {
+      float* yo = y + (oc0 + o) * plane + (v0 + r) * L;
+      if (Last && r + 1 == R && plane % L != 0)
+        simd::store_first(yo, acc[o][r], plane % L);
+      else
+        simd::store(yo, acc[o][r]);
+    }
+}
+
+template <ConvGeometry G, bool Flip>
+inline void plane_forward(const float* x, float* y, const float* w, const float* b,
+                          std::size_t batch) {
+  using P = PlanePlan<G>;
+  using B = typename P::Band;
+  constexpr std::size_t L = simd::lanes, RS = B::row_stride, OW = G.out_w;
+  alignas(64) float band[B::buf_size];
+  alignas(64) float copies[P::copies_size];
+  zero_band<G>(band);
+  // The overrun room is read (into lanes no output keeps) but never written
+  // by a row: zeros, so no lane meets a denormal or NaN left on the stack.
+  for (auto& v : copies) v = 0.0f;
+  for (std::size_t n = 0; n < batch; ++n) {
+    fill_band<G, G.padded_h(), RS>(x + n * G.in_size(), band, 0);
+    // Row by row, whole vectors: a vector running past a row's end is
+    // overwritten by the next row (or lands in the overrun room).
+    for (std::size_t c = 0; c < G.in_c; ++c)
+      for (std::size_t kw = 0; kw < G.kernel_w; ++kw) {
+        const float* src = band + c * G.padded_h() * RS + kw * G.dilation_w;
+        float* dst = copies + (c * G.kernel_w + kw) * P::copy_stride;
+        for (std::size_t ih = 0; ih < G.padded_h(); ++ih)
+#pragma GCC unroll 8
+          for (std::size_t i = 0; i < OW; i += L) simd::store(dst + ih * OW + i, simd::load(src + ih * RS + i));
+      }
+    float* yn = y + n * G.out_size();
+    if (n + 1 < batch) prefetch_rows<G>(x + (n + 1) * G.in_size(), 0, G.padded_h());
+    // Channel block outermost: the copies stay in L1 while each block writes
+    // its few output planes front to back.
+    auto block = [&]<std::size_t OCB>(std::size_t oc0) {
+      if constexpr (P::vecs_tail == 0) {
+        for (std::size_t t = 0; t + 1 < P::tiles_full; ++t)
+          plane_tile<G, Flip, P::vecs, OCB, false>(copies, w, b, yn, t * P::vecs, oc0);
+        plane_tile<G, Flip, P::vecs, OCB, true>(copies, w, b, yn, (P::tiles_full - 1) * P::vecs,
+                                                oc0);
+      } else {
+        for (std::size_t t = 0; t < P::tiles_full; ++t)
+          plane_tile<G, Flip, P::vecs, OCB, false>(copies, w, b, yn, t * P::vecs, oc0);
+        plane_tile<G, Flip, P::vecs_tail, OCB, true>(copies, w, b, yn, P::tiles_full * P::vecs,
+                                                     oc0);
+      }
+    };
+    for (std::size_t blk = 0; blk < P::oc_blocks; ++blk)
+      block.template operator()<P::ocb>(blk * P::ocb);
+    if constexpr (P::ocb_tail > 0) block.template operator()<P::ocb_tail>(P::oc_blocks * P::ocb);
+  }
+}
+
+enum class Lanes { generic, channels, columns, planes };
 
 // Which kernel a forward geometry gets: columns only for stride 1 when they fill
-// the lanes better than the channels do; channels otherwise; the plain loops when
-// the stack buffers would be too large.
+// the lanes better than the channels do, and then planes instead where whole
+// planes fill them better still (S3); channels otherwise; the plain loops when
+// the stack buffers would be too large. Planes only where columns would do: with
+// many input channels the copies leave L1 and planes lost to channels (measured
+// S2 0.64x, S4 0.80x of channel lanes), which the estimate below does not see.
 // Estimated cycles per output element, x1000: FMAs at two per cycle over the
 // lanes in use, plus, for channel lanes, about a cycle per element to take the
 // lanes apart into the (O, OH, OW) output (what makes columns win for small
@@ -711,10 +871,21 @@ constexpr std::size_t channel_cost() {
          1000;
 }
 
+// Plane lanes: the lanes of the whole plane, plus copying KW rows per padded
+// input row (~1/8 cycle per float) spread over the O outputs of a position.
+template <ConvGeometry G>
+constexpr std::size_t plane_cost() {
+  return 1000 * 1000 * G.in_c * G.kernel_h * G.kernel_w /
+             (2 * simd::lanes * lane_use(G.out_h * G.out_w)) +
+         125 * G.in_c * G.kernel_w * G.padded_h() / (G.out_c * G.out_h);
+}
+
 template <ConvGeometry G>
 constexpr Lanes forward_lanes() {
-  if (ColumnPlan<G>::possible && ColumnPlan<G>::fits && column_cost<G>() < channel_cost<G>())
-    return Lanes::columns;
+  constexpr bool planes = PlanePlan<G>::possible && PlanePlan<G>::fits;
+  constexpr bool columns = ColumnPlan<G>::possible && ColumnPlan<G>::fits;
+  if (columns && column_cost<G>() < channel_cost<G>())
+    return planes && plane_cost<G>() < column_cost<G>() ? Lanes::planes : Lanes::columns;
   if (ChannelPlan<G>::fits) return Lanes::channels;
   return Lanes::generic;
 }
@@ -724,7 +895,9 @@ template <ConvGeometry G, bool Flip>
 inline void forward_dispatch(const float* x, float* y, const float* w, const float* b,
                              std::size_t batch) {
   constexpr Lanes lanes = forward_lanes<G>();
-  if constexpr (lanes == Lanes::columns) {
+  if constexpr (lanes == Lanes::planes) {
+    plane_forward<G, Flip>(x, y, w, b, batch);
+  } else if constexpr (lanes == Lanes::columns) {
     column_forward<G, Flip>(x, y, w, b, batch);
   } else if constexpr (lanes == Lanes::channels) {
     using P = ChannelPlan<G>;
