@@ -225,13 +225,27 @@ struct ChannelPlan {
   static constexpr std::size_t band_rows_for(std::size_t r) {
     return (r - 1) * G.stride_h + (G.kernel_h - 1) * G.dilation_h + 1;
   }
+  // Input channels per pass: the weights of one pass (channels x taps x OB
+  // vectors) stay in L1 (~24 KiB) while every tile of the pass uses them;
+  // partial sums wait in `partial` (internal layout) between passes. One pass
+  // when all channels fit.
+  static constexpr std::size_t c_block_max =
+      max_of(1, 6144 / (G.kernel_h * G.kernel_w * ob * L));
+  static constexpr std::size_t c_block = ceil_div(G.in_c, ceil_div(G.in_c, c_block_max));
+  static constexpr std::size_t c_blocks = ceil_div(G.in_c, c_block);
+  // Output rows one pass covers: with several passes, as many whole row tiles
+  // as keep their partial sums within ~16 KiB, so that a pass's weights serve
+  // more than the few tiles of one row tile (S7: 8 rows of 8 columns, whose
+  // 72 KiB of weights came from L2 for every row).
+  static constexpr std::size_t pass_rows =
+      c_blocks == 1 ? rows : min_of(row_tiles_full, max_of(1, 4096 / (rows * G.out_w * ocp))) * rows;
   // Output rows whose input one band holds: the whole sample when its padded
   // rows fit in ~128 KiB (L2; each input row copied once), otherwise as many
   // row groups as fit (a band of one row group would copy each input row
-  // band_h / stride times: 3x for S5). In place: one row group.
+  // band_h / stride times: 3x for S5). In place: one pass's rows.
   static constexpr std::size_t band_budget = 32768;
   static constexpr std::size_t group_rows = [] {
-    if (in_place) return rows;
+    if (in_place) return pass_rows;
     if (G.in_c * band_rows_for(G.out_h) * G.padded_w() <= band_budget) return G.out_h;
     std::size_t g = rows;
     while (g + rows < G.out_h && G.in_c * band_rows_for(g + rows) * G.padded_w() <= band_budget)
@@ -243,15 +257,7 @@ struct ChannelPlan {
   static constexpr std::size_t x_chan = in_place ? G.in_h * G.in_w : band_h * G.padded_w();
   static constexpr std::size_t band_size = in_place ? 1 : G.in_c * band_h * G.padded_w();
   static constexpr std::size_t packed_size = G.in_c * G.kernel_h * G.kernel_w * ocp;
-  // Input channels per pass: the weights of one pass (channels x taps x OB
-  // vectors) stay in L1 (~24 KiB) while every column tile of the row group uses
-  // them; partial sums wait in `partial` (row group x all channels, internal
-  // layout) between passes. One pass when all channels fit.
-  static constexpr std::size_t c_block_max =
-      max_of(1, 6144 / (G.kernel_h * G.kernel_w * ob * L));
-  static constexpr std::size_t c_block = ceil_div(G.in_c, ceil_div(G.in_c, c_block_max));
-  static constexpr std::size_t c_blocks = ceil_div(G.in_c, c_block);
-  static constexpr std::size_t partial_size = c_blocks > 1 ? rows * G.out_w * ocp : 1;
+  static constexpr std::size_t partial_size = c_blocks > 1 ? pass_rows * G.out_w * ocp : 1;
   static constexpr bool fits = band_size + packed_size + ocp + partial_size <= stack_floats;
 };
 
@@ -463,6 +469,11 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
   for (std::size_t i = 0; i < R * TW; ++i)
 #pragma GCC unroll 8
     for (std::size_t b = 0; b < OB; ++b) simd::store(&scratch[i][b * L], acc[i][b]);
+  // The scratch really goes through memory: kept in registers (GCC forwards the
+  // stores to the loads), the transposes' live ranges reach back into the FMA
+  // loop, which then shuffles accumulators between registers (S7's tile: 104
+  // against 132 GFLOP/s without the output path).
+  asm volatile("" : : "r"(&scratch[0][0]) : "memory");
 #pragma GCC unroll 8
   for (std::size_t b = 0; b < OB; ++b) {
     if (b * L >= oc_left) break;
@@ -485,32 +496,36 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
   }
 }
 
-// R output rows from oh0 on, every output channel. xt: input of the group's first
-// row (band or x in place); y: output at (oc 0, oh0, ow 0), laid out as Out.
+// `tiles` x R output rows from oh0 on, every output channel. xt: input of the
+// first row (band or x in place); y: output at (oc 0, oh0, ow 0), laid out as
+// Out; partial: room for the partial sums of those rows (several passes).
 // Not inlined: register allocation of the tiles then ignores the caller's
 // loops (inlined into the band loop, GCC spilled half of S4's accumulators).
 template <ConvGeometry G, OutLayout Out, std::size_t R>
 [[gnu::noinline]] void channel_row_group(const float* xt, float* y, const float* wp, const float* bp,
-                              float* partial) {
+                                         float* partial, std::size_t tiles) {
   using P = ChannelPlan<G>;
   constexpr std::size_t L = simd::lanes;
-  // One pass over channels [c0, c1) for every channel block and column tile.
+  // One pass over channels [c0, c1) for every channel block, row tile and
+  // column tile: a block's weights for the pass serve all the tiles.
   auto pass = [&]<bool First, bool Last>(std::size_t c0, std::size_t c1) {
-    for (std::size_t ob = 0; ob < P::ocv; ob += P::ob) {
-      const std::size_t oc0 = ob * L;
-      float* yt = y + oc0 * Out.plane;
-      const float* wt = wp + oc0;
-      const float* bt = bp + oc0;
-      float* pt = partial + oc0;
-      for (std::size_t ct = 0; ct + 1 < P::col_tiles; ++ct)
-        channel_tile<G, R, P::tw, P::ob, P::x_row, P::x_chan, First, Last, Out>(
-            xt + ct * P::tw * G.stride_w, wt, bt, yt + ct * P::tw * Out.col, G.out_c - oc0,
-            pt + ct * P::tw * P::ocp, c0, c1);
-      constexpr std::size_t last = (P::col_tiles - 1) * P::tw;
-      channel_tile<G, R, P::tw_tail, P::ob, P::x_row, P::x_chan, First, Last, Out>(
-          xt + last * G.stride_w, wt, bt, yt + last * Out.col, G.out_c - oc0, pt + last * P::ocp,
-          c0, c1);
-    }
+    for (std::size_t ob = 0; ob < P::ocv; ob += P::ob)
+      for (std::size_t rt = 0; rt < tiles; ++rt) {
+        const std::size_t oc0 = ob * L;
+        const float* xr = xt + rt * R * G.stride_h * P::x_row;
+        float* yt = y + oc0 * Out.plane + rt * R * Out.row;
+        const float* wt = wp + oc0;
+        const float* bt = bp + oc0;
+        float* pt = partial + oc0 + rt * R * G.out_w * P::ocp;
+        for (std::size_t ct = 0; ct + 1 < P::col_tiles; ++ct)
+          channel_tile<G, R, P::tw, P::ob, P::x_row, P::x_chan, First, Last, Out>(
+              xr + ct * P::tw * G.stride_w, wt, bt, yt + ct * P::tw * Out.col, G.out_c - oc0,
+              pt + ct * P::tw * P::ocp, c0, c1);
+        constexpr std::size_t last = (P::col_tiles - 1) * P::tw;
+        channel_tile<G, R, P::tw_tail, P::ob, P::x_row, P::x_chan, First, Last, Out>(
+            xr + last * G.stride_w, wt, bt, yt + last * Out.col, G.out_c - oc0, pt + last * P::ocp,
+            c0, c1);
+      }
   };
   if constexpr (P::c_blocks == 1) {
     pass.template operator()<true, true>(0, G.in_c);
@@ -542,21 +557,26 @@ inline void channel_forward(const float* x, float* y, const float* wp, const flo
       const float* x_next = next_here ? xn : xn + G.in_size();
       const std::size_t next_lo = next_here ? max_of(g1 * G.stride_h, g0 * G.stride_h + P::band_h) : 0;
       const std::size_t next_hi = (next_here ? g1 * G.stride_h : 0) + P::band_h;
-      const std::size_t groups = ceil_div(g1 - g0, P::rows);
+      const std::size_t calls = ceil_div(g1 - g0, P::pass_rows);
       const bool prefetch = next_here || n + 1 < batch;
-      auto row_group = [&]<std::size_t R>(std::size_t oh0) {
+      auto row_group = [&]<std::size_t R>(std::size_t oh0, std::size_t tiles) {
         if (prefetch) {
-          const std::size_t i = (oh0 - g0) / P::rows, span = next_hi - next_lo;
-          prefetch_rows<G>(x_next, next_lo + i * span / groups, next_lo + (i + 1) * span / groups);
+          const std::size_t i = min_of((oh0 - g0) / P::pass_rows, calls - 1);
+          const std::size_t span = next_hi - next_lo;
+          prefetch_rows<G>(x_next, next_lo + i * span / calls, next_lo + (i + 1) * span / calls);
         }
         const float* xt = P::in_place ? xn + oh0 * G.stride_h * G.in_w
                                       : band + (oh0 - g0) * G.stride_h * G.padded_w();
-        channel_row_group<G, dense_out<G>, R>(xt, yn + oh0 * G.out_w, wp, bp, partial);
+        channel_row_group<G, dense_out<G>, R>(xt, yn + oh0 * G.out_w, wp, bp, partial, tiles);
       };
       std::size_t oh0 = g0;
-      for (; oh0 + P::rows <= g1; oh0 += P::rows) row_group.template operator()<P::rows>(oh0);
+      while (oh0 + P::rows <= g1) {
+        const std::size_t tiles = min_of(P::pass_rows, g1 - oh0) / P::rows;
+        row_group.template operator()<P::rows>(oh0, tiles);
+        oh0 += tiles * P::rows;
+      }
       if constexpr (P::rows_tail > 0)
-        if (oh0 < g1) row_group.template operator()<P::rows_tail>(oh0);
+        if (oh0 < g1) row_group.template operator()<P::rows_tail>(oh0, 1);
     }
   }
 }
@@ -1111,13 +1131,15 @@ inline void phased_backward_data(const float* dy, float* dx, const float* w, std
         alignas(64) float partial[QP::partial_size];
         const float* x0 = dyp + (P::top + a.base) * P::wd + (P::left + b.base);
         const float* wp = packed + P::packed_offset(Ph);
-        for (std::size_t rt = 0; rt < QP::row_tiles_full; ++rt)
+        for (std::size_t rt = 0; rt < QP::row_tiles_full; rt += QP::pass_rows / QP::rows) {
+          const std::size_t tiles = min_of(QP::pass_rows / QP::rows, QP::row_tiles_full - rt);
           channel_row_group<Q, out, QP::rows>(x0 + rt * QP::rows * P::wd,
-                                              y0 + rt * QP::rows * out.row, wp, wp, partial);
+                                              y0 + rt * QP::rows * out.row, wp, wp, partial, tiles);
+        }
         if constexpr (QP::rows_tail > 0) {
           constexpr std::size_t r0 = QP::row_tiles_full * QP::rows;
           channel_row_group<Q, out, QP::rows_tail>(x0 + r0 * P::wd, y0 + r0 * out.row, wp, wp,
-                                                   partial);
+                                                   partial, 1);
         }
       }
     });
