@@ -72,6 +72,32 @@ using PlaneCases = std::tuple<
          no_bias(mode(pad(spec(1, 7, 10, 20, 2, 4), 1, 1, 2, 2), PadMode::replicate))>,
     Case<cn::Conv2d<1, 3, cn::Padding<1>>, pad(spec(16, 12, 12, 1, 3, 3), 1, 1, 1, 1)>>;
 
+// Many input channels: the channel-lane kernels sum them in several passes
+// (blocks of input channels whose weights stay in L1), each pass over several
+// row tiles, their partial sums kept in between; a last pass group shorter than
+// the others (30 rows in passes of 18), in place and from a padded band, tiles
+// of 3 rows with a 1-row tail (10 rows of 4 columns). The
+// transposed convolutions of backward-data (32 -> 24 channels) take several
+// passes too. Sizes keep the weight gradient's sums (batch x output positions,
+// in float) short enough for the reference tolerance.
+using PassCases = std::tuple<
+    Case<cn::Conv2d<32, 5>, spec(24, 30, 11, 32, 5, 5)>,
+    Case<cn::Conv2d<32, 5, cn::Padding<2>>, pad(spec(24, 30, 7, 32, 5, 5), 2, 2, 2, 2)>,
+    Case<cn::Conv2d<32, 5, cn::NoBias>, no_bias(spec(24, 14, 8, 32, 5, 5))>>;
+
+template <class C>
+using channel_plan_of = ctcnn::kernels::conv_detail::ChannelPlan<C::layer::geometry>;
+static_assert(channel_plan_of<std::tuple_element_t<0, PassCases>>::c_blocks >= 3 &&
+              channel_plan_of<std::tuple_element_t<0, PassCases>>::pass_rows > 1 &&
+              channel_plan_of<std::tuple_element_t<0, PassCases>>::in_place);
+static_assert(channel_plan_of<std::tuple_element_t<1, PassCases>>::c_blocks >= 3 &&
+              30 % channel_plan_of<std::tuple_element_t<1, PassCases>>::pass_rows != 0 &&
+              !channel_plan_of<std::tuple_element_t<1, PassCases>>::in_place);
+static_assert(channel_plan_of<std::tuple_element_t<2, PassCases>>::c_blocks >= 3 &&
+              channel_plan_of<std::tuple_element_t<2, PassCases>>::rows == 3 &&
+              channel_plan_of<std::tuple_element_t<2, PassCases>>::rows_tail == 1 &&
+              channel_plan_of<std::tuple_element_t<2, PassCases>>::pass_rows > 3);
+
 template <class C>
 constexpr auto forward_lanes_of = ctcnn::kernels::conv_detail::forward_lanes<C::layer::geometry>();
 template <class C>
@@ -81,6 +107,9 @@ using ctcnn::kernels::conv_detail::Lanes;
 static_assert(forward_lanes_of<std::tuple_element_t<0, PlaneCases>> == Lanes::planes);
 static_assert(forward_lanes_of<std::tuple_element_t<1, PlaneCases>> == Lanes::planes);
 static_assert(forward_lanes_of<std::tuple_element_t<2, PlaneCases>> == Lanes::planes);
+static_assert(forward_lanes_of<std::tuple_element_t<0, PassCases>> == Lanes::channels &&
+              forward_lanes_of<std::tuple_element_t<1, PassCases>> == Lanes::channels &&
+              backward_data_lanes_of<std::tuple_element_t<1, PassCases>> == Lanes::channels);
 static_assert(ctcnn::kernels::conv_detail::backward_data_is_transposed_forward<
                   std::tuple_element_t<3, PlaneCases>::layer::geometry>() &&
               backward_data_lanes_of<std::tuple_element_t<3, PlaneCases>> == Lanes::planes);
@@ -89,6 +118,9 @@ static_assert(ctcnn::kernels::conv_detail::backward_data_is_transposed_forward<
 
 TEST_CASE("conv2d forward: whole planes in the lanes", "[conv2d][forward][wide]") { forward(list<PlaneCases>, 1500); }
 TEST_CASE("conv2d backward: whole planes in the lanes", "[conv2d][backward][wide]") { backward(list<PlaneCases>, 1550); }
+
+TEST_CASE("conv2d forward: channels summed in several passes", "[conv2d][forward][wide]") { forward(list<PassCases>, 1600); }
+TEST_CASE("conv2d backward: channels summed in several passes", "[conv2d][backward][wide]") { backward(list<PassCases>, 1650); }
 
 TEST_CASE("conv2d forward: LeNet-5's convolutions", "[conv2d][forward][wide]") { forward(list<LeNetCases>, 1100); }
 TEST_CASE("conv2d backward: LeNet-5's convolutions", "[conv2d][backward][wide]") { backward(list<LeNetCases>, 1150); }
