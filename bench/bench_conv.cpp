@@ -7,7 +7,9 @@
 //             reorders done before timing)
 // Counter FLOP/s = 2 * MACs * N per iteration (the layer's constexpr MAC count;
 // the three directions have the same count). Before timing, ctcnn's results are
-// checked against the reference so a wrong kernel cannot post a figure.
+// checked against the reference so a wrong kernel cannot post a figure. Every
+// buffer is 64-byte aligned (bench_common.hpp: Floats), as a network's
+// activations are and as oneDNN's memory is.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -30,7 +32,7 @@ template <class S>
 struct ConvData {
   static constexpr auto G = S::G;
   std::size_t n;
-  std::vector<float> x, w, b, y, dy, dx, dw, db;
+  Floats x, w, b, y, dy, dx, dw, db;
   explicit ConvData(std::size_t batch)
       : n(batch),
         x(random_vector(batch * G.in_size(), 1)),
@@ -50,7 +52,7 @@ void set_flops(benchmark::State& state, std::size_t macs_per_sample, std::size_t
 }
 
 // Largest |a - b| relative to max(1, |b|).
-double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
+double max_rel_diff(const Floats& a, const Floats& b) {
   double m = 0.0;
   for (std::size_t i = 0; i < a.size(); ++i)
     m = std::max(m, std::abs(static_cast<double>(a[i]) - b[i]) /
@@ -63,7 +65,7 @@ template <class S>
 bool ctcnn_matches_reference(benchmark::State& state) {
   constexpr auto G = S::G;
   ConvData<S> d(2);
-  std::vector<float> ry(d.y.size()), rdx(d.dx.size()), rdw(d.dw.size()), rdb(d.db.size());
+  Floats ry(d.y.size()), rdx(d.dx.size()), rdw(d.dw.size()), rdb(d.db.size());
   ctcnn::kernels::conv2d_forward<G>(d.x.data(), d.y.data(), d.w.data(), d.b.data(), 2);
   ctcnn::kernels::conv2d_backward_data<G>(d.dy.data(), d.dx.data(), d.w.data(), 2);
   ctcnn::kernels::conv2d_backward_weights<G>(d.x.data(), d.dy.data(), d.dw.data(), d.db.data(),
@@ -85,8 +87,8 @@ void ctcnn_fwd(benchmark::State& state) {
   set_threads(1);
   if (!ctcnn_matches_reference<S>(state)) return;
   ConvData<S> d(static_cast<std::size_t>(state.range(0)));
-  const std::vector<float> params = [&] {
-    std::vector<float> p(d.w);
+  const Floats params = [&] {
+    Floats p(d.w);
     p.insert(p.end(), d.b.begin(), d.b.end());
     return p;
   }();
@@ -197,7 +199,7 @@ struct DnnlConv {
     return d.size() == 4 ? tag::abcd : tag::a;
   }
   // A memory in the primitive's layout holding `values` (given in PyTorch layout).
-  static dnnl::memory load(const md& desc, const dnnl::memory::dims& d, std::vector<float>& values) {
+  static dnnl::memory load(const md& desc, const dnnl::memory::dims& d, Floats& values) {
     auto& env = dnnl_env();
     dnnl::memory user(md(d, dt::f32, plain(d)), env.engine, values.data());
     dnnl::memory m(desc, env.engine);
@@ -205,7 +207,7 @@ struct DnnlConv {
     env.stream.wait();
     return m;
   }
-  static void store(dnnl::memory& m, const dnnl::memory::dims& d, std::vector<float>& values) {
+  static void store(dnnl::memory& m, const dnnl::memory::dims& d, Floats& values) {
     auto& env = dnnl_env();
     dnnl::memory user(md(d, dt::f32, plain(d)), env.engine, values.data());
     dnnl::reorder(m, user).execute(env.stream, m, user);
@@ -230,7 +232,7 @@ void onednn_fwd(benchmark::State& state) {
   prim.execute(env.stream, args);
   env.stream.wait();
   if (n == 1) {  // the set-up is right: same result as the reference
-    std::vector<float> ry(d.y.size());
+    Floats ry(d.y.size());
     reference_conv_forward(S::dims, d.x.data(), d.w.data(), d.b.data(), ry.data(), n);
     c.store(y, c.dst, d.y);
     if (max_rel_diff(d.y, ry) > 1e-3) {
