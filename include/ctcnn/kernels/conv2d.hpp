@@ -581,39 +581,44 @@ inline void channel_forward(const float* x, float* y, const float* wp, const flo
   }
 }
 
+// Register tiles of vector lanes over outputs (column and plane lanes): r rows
+// of `per_row` vectors x o channels. Cost of one tap, in tenths of a cycle: FMAs
+// at two per cycle or loads (r*per_row vectors, o broadcasts) at about 2.5 per
+// cycle, plus loop overhead. Returns the (r, o) with the lowest cost over `rows`
+// rows and `channels` channels, tails included, among the tiles whose
+// accumulators and input vectors fit the registers.
+constexpr std::pair<std::size_t, std::size_t> cheapest_vector_tile(std::size_t rows,
+                                                                   std::size_t per_row,
+                                                                   std::size_t channels) {
+  auto tap_cost = [per_row](std::size_t r, std::size_t o) {
+    return max_of(r * per_row * o * 5, (r * per_row + o) * 4) + 5;
+  };
+  std::size_t best_cost = ~std::size_t{0}, best_r = 1, best_o = 1;
+  for (std::size_t o = 1; o <= channels; ++o)
+    for (std::size_t r = 1; r <= rows; ++r) {
+      if (r * per_row * (o + 1) + 1 > simd::registers || r * per_row * o > tile_budget) continue;
+      const std::size_t rf = rows / r, rt = rows % r, of = channels / o, ot = channels % o;
+      const std::size_t cost = rf * of * tap_cost(r, o) + (ot ? rf * tap_cost(r, ot) : 0) +
+                               (rt ? of * tap_cost(rt, o) + (ot ? tap_cost(rt, ot) : 0) : 0);
+      if (cost < best_cost) {
+        best_cost = cost;
+        best_r = r;
+        best_o = o;
+      }
+    }
+  return {best_r, best_o};
+}
+
 // ---- column lanes (stride 1) ----
 template <ConvGeometry G>
 struct ColumnPlan {
   static constexpr std::size_t L = simd::lanes;
   static constexpr std::size_t cv = ceil_div(G.out_w, L);
-  // Cost of one tap of an r x cv x o tile, in tenths of a cycle: FMAs at two per
-  // cycle or loads (r*cv vectors, o broadcasts) at about 2.5 per cycle, plus
-  // loop overhead.
-  static constexpr std::size_t tap_cost(std::size_t r, std::size_t o) {
-    return max_of(r * cv * o * 5, (r * cv + o) * 4) + 5;
-  }
-  // The (rows, channels) tile with the lowest cost over the whole output, tails
-  // included, among those whose accumulators and input vectors fit the registers.
-  static constexpr std::pair<std::size_t, std::size_t> best_tile() {
-    std::size_t best_cost = ~std::size_t{0}, best_r = 1, best_o = 1;
-    for (std::size_t o = 1; o <= G.out_c; ++o)
-      for (std::size_t r = 1; r <= G.out_h; ++r) {
-        if (r * cv * (o + 1) + 1 > simd::registers || r * cv * o > tile_budget) continue;
-        const std::size_t rf = G.out_h / r, rt = G.out_h % r, of = G.out_c / o, ot = G.out_c % o;
-        const std::size_t cost = rf * of * tap_cost(r, o) + (ot ? rf * tap_cost(r, ot) : 0) +
-                                 (rt ? of * tap_cost(rt, o) + (ot ? tap_cost(rt, ot) : 0) : 0);
-        if (cost < best_cost) {
-          best_cost = cost;
-          best_r = r;
-          best_o = o;
-        }
-      }
-    return {best_r, best_o};
-  }
-  static constexpr std::size_t ocb = best_tile().second;
+  static constexpr auto tile = cheapest_vector_tile(G.out_h, cv, G.out_c);
+  static constexpr std::size_t ocb = tile.second;
   static constexpr std::size_t oc_blocks = G.out_c / ocb;
   static constexpr std::size_t ocb_tail = G.out_c % ocb;
-  static constexpr std::size_t rows = best_tile().first;
+  static constexpr std::size_t rows = tile.first;
   static constexpr std::size_t row_tiles_full = G.out_h / rows;
   static constexpr std::size_t rows_tail = G.out_h % rows;
   // Padded rows, wide enough that the last vector of a row never reads the next row.
@@ -745,30 +750,12 @@ struct PlanePlan {
   // overrun (it reads at most L - 1 floats past the rows).
   static constexpr std::size_t copy_stride = G.padded_h() * G.out_w + L;
   static constexpr std::size_t copies_size = G.in_c * G.kernel_w * copy_stride;
-  static constexpr std::size_t tap_cost(std::size_t r, std::size_t o) {
-    return max_of(r * o * 5, (r + o) * 4) + 5;
-  }
-  // As ColumnPlan::best_tile, over R vectors of positions x O channels.
-  static constexpr std::pair<std::size_t, std::size_t> best_tile() {
-    std::size_t best_cost = ~std::size_t{0}, best_r = 1, best_o = 1;
-    for (std::size_t o = 1; o <= G.out_c; ++o)
-      for (std::size_t r = 1; r <= nv; ++r) {
-        if (r * (o + 1) + 1 > simd::registers || r * o > tile_budget) continue;
-        const std::size_t rf = nv / r, rt = nv % r, of = G.out_c / o, ot = G.out_c % o;
-        const std::size_t cost = rf * of * tap_cost(r, o) + (ot ? rf * tap_cost(r, ot) : 0) +
-                                 (rt ? of * tap_cost(rt, o) + (ot ? tap_cost(rt, ot) : 0) : 0);
-        if (cost < best_cost) {
-          best_cost = cost;
-          best_r = r;
-          best_o = o;
-        }
-      }
-    return {best_r, best_o};
-  }
-  static constexpr std::size_t ocb = best_tile().second;
+  // R vectors of positions x O channels.
+  static constexpr auto tile = cheapest_vector_tile(nv, 1, G.out_c);
+  static constexpr std::size_t ocb = tile.second;
   static constexpr std::size_t oc_blocks = G.out_c / ocb;
   static constexpr std::size_t ocb_tail = G.out_c % ocb;
-  static constexpr std::size_t vecs = best_tile().first;
+  static constexpr std::size_t vecs = tile.first;
   static constexpr std::size_t tiles_full = nv / vecs;
   static constexpr std::size_t vecs_tail = nv % vecs;
   static constexpr bool possible = Band::possible;
