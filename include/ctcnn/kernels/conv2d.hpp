@@ -818,9 +818,12 @@ inline void plane_forward(const float* x, float* y, const float* w, const float*
   alignas(64) float band[B::buf_size];
   alignas(64) float copies[P::copies_size];
   zero_band<G>(band);
-  // The overrun room is read (into lanes no output keeps) but never written
-  // by a row: zeros, so no lane meets a denormal or NaN left on the stack.
-  for (auto& v : copies) v = 0.0f;
+  // The overrun room is read (into lanes no output keeps) and only partly
+  // written by the last row: zeros, so no lane meets a denormal or NaN left on
+  // the stack. The rows themselves are all written for every sample.
+  for (std::size_t k = 0; k < G.in_c * G.kernel_w; ++k)
+    for (std::size_t i = G.padded_h() * OW; i < P::copy_stride; ++i)
+      copies[k * P::copy_stride + i] = 0.0f;
   for (std::size_t n = 0; n < batch; ++n) {
     fill_band<G, G.padded_h(), RS>(x + n * G.in_size(), band, 0);
     // Row by row, whole vectors: a vector running past a row's end is
