@@ -320,6 +320,43 @@ inline void zero_band(float (&band)[Size]) {
     for (auto& v : band) v = 0.0f;
 }
 
+// Zero padding: a tap that reads only padding adds nothing, so the tiles skip
+// it, as oneDNN does. What that saves is largest where the padding is wide: a
+// stride-1 backward-data is the forward of the transposed geometry, padded by
+// K-1 - pad (S4: 4 on each side of 20x20, where a third of the taps of its
+// 24x24 outputs read zeros).
+template <ConvGeometry G>
+constexpr bool skips_padding_taps() {
+  return G.pad_kind == PadKind::zeros &&
+         (G.pad_top > 0 || G.pad_bottom > 0 || G.pad_left > 0 || G.pad_right > 0);
+}
+
+struct TapRange {
+  std::size_t lo, hi;
+};
+// The kernel rows [lo, hi) that reach an input row (not padding) from at least
+// one of `rows` output rows starting at oh0.
+template <ConvGeometry G>
+constexpr TapRange live_kernel_rows(std::size_t oh0, std::size_t rows) {
+  if constexpr (!skips_padding_taps<G>()) {
+    return {0, G.kernel_h};
+  } else {
+    const std::size_t top = oh0 * G.stride_h, bottom = (oh0 + rows - 1) * G.stride_h;
+    const std::size_t first = G.pad_top, end = G.pad_top + G.in_h;  // input rows, padded
+    const std::size_t lo = bottom >= first ? 0 : ceil_div(first - bottom, G.dilation_h);
+    const std::size_t hi = top >= end ? 0 : min_of(G.kernel_h, ceil_div(end - top, G.dilation_h));
+    return {lo, hi > lo ? hi : lo};
+  }
+}
+// Whether output column ow reads an input column (not padding) through kernel column kw.
+template <ConvGeometry G>
+constexpr bool live_kernel_column(std::size_t ow, std::size_t kw) {
+  const std::size_t pc = ow * G.stride_w + kw * G.dilation_w;
+  return !skips_padding_taps<G>() || (pc >= G.pad_left && pc < G.pad_left + G.in_w);
+}
+// A tile's first output column when it is not known at compile time.
+inline constexpr std::size_t unknown_column = ~std::size_t{0};
+
 // band (C, Rows, RowStride) <- padded rows [ph0, ph0 + Rows) of every channel of
 // x (C, H, W), zeros beyond the padded width (and below the padded height).
 // With band_keeps_zeros, only the input columns are written: the band must have
@@ -395,12 +432,14 @@ inline constexpr OutLayout dense_out{G.out_h * G.out_w, G.out_w, 1};
 // tile's first channel; y: output at (oc0, oh0, ow0); oc_left: channels from oc0 on.
 // Channels [c0, c1): First starts from the bias, otherwise from the partial sums
 // (partial: positions x ocp, at the tile's first position and channel); Last
-// writes the output (laid out as Out), otherwise the partial sums.
+// writes the output (laid out as Out), otherwise the partial sums. Kernel rows
+// [kh.lo, kh.hi) only; Ow0: the tile's first output column, when known at compile
+// time the taps that read only zero padding are left out.
 template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::size_t XRow,
-          std::size_t XChan, bool First, bool Last, OutLayout Out>
+          std::size_t XChan, bool First, bool Last, OutLayout Out, std::size_t Ow0>
 [[gnu::always_inline]] inline void channel_tile(const float* x, const float* wp, const float* bp,
                                                 float* y, std::size_t oc_left, float* partial,
-                                                std::size_t c0, std::size_t c1) {
+                                                std::size_t c0, std::size_t c1, TapRange kh_range) {
   using simd::vec;
   constexpr std::size_t L = simd::lanes;
   constexpr std::size_t ocp = ChannelPlan<G>::ocp;
@@ -435,7 +474,7 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
     // broadcast between the taps that read it and runs out of registers for the
     // accumulators (measured: 600 spilling FMAs against 24 clean ones per tap).
 #pragma GCC unroll 1
-    for (std::size_t kh = 0; kh < G.kernel_h; ++kh)
+    for (std::size_t kh = kh_range.lo; kh < kh_range.hi; ++kh)
 #pragma GCC unroll 16
       for (std::size_t kw = 0; kw < G.kernel_w; ++kw) {
         vec wv[OB];
@@ -446,6 +485,7 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
 #pragma GCC unroll 64
         for (std::size_t i = 0; i < R * TW; ++i) {
           const std::size_t r = i / TW, t = i % TW;
+          if (Ow0 != unknown_column && !live_kernel_column<G>(Ow0 + t, kw)) continue;
           const vec xv = simd::broadcast(xk[r * G.stride_h * XRow + t * G.stride_w]);
 #pragma GCC unroll 8
           for (std::size_t b = 0; b < OB; ++b) acc[i][b] = simd::fmadd(xv, wv[b], acc[i][b]);
@@ -503,7 +543,7 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
 // loops (inlined into the band loop, GCC spilled half of S4's accumulators).
 template <ConvGeometry G, OutLayout Out, std::size_t R>
 [[gnu::noinline]] void channel_row_group(const float* xt, float* y, const float* wp, const float* bp,
-                                         float* partial, std::size_t tiles) {
+                                         float* partial, std::size_t oh0, std::size_t tiles) {
   using P = ChannelPlan<G>;
   constexpr std::size_t L = simd::lanes;
   // One pass over channels [c0, c1) for every channel block, row tile and
@@ -517,14 +557,17 @@ template <ConvGeometry G, OutLayout Out, std::size_t R>
         const float* wt = wp + oc0;
         const float* bt = bp + oc0;
         float* pt = partial + oc0 + rt * R * G.out_w * P::ocp;
+        const TapRange kh = live_kernel_rows<G>(oh0 + rt * R, R);
+        // The first column tile's position is known when it is the only one in the loop.
+        constexpr std::size_t loop_ow0 = P::col_tiles == 2 ? 0 : unknown_column;
         for (std::size_t ct = 0; ct + 1 < P::col_tiles; ++ct)
-          channel_tile<G, R, P::tw, P::ob, P::x_row, P::x_chan, First, Last, Out>(
+          channel_tile<G, R, P::tw, P::ob, P::x_row, P::x_chan, First, Last, Out, loop_ow0>(
               xr + ct * P::tw * G.stride_w, wt, bt, yt + ct * P::tw * Out.col, G.out_c - oc0,
-              pt + ct * P::tw * P::ocp, c0, c1);
+              pt + ct * P::tw * P::ocp, c0, c1, kh);
         constexpr std::size_t last = (P::col_tiles - 1) * P::tw;
-        channel_tile<G, R, P::tw_tail, P::ob, P::x_row, P::x_chan, First, Last, Out>(
+        channel_tile<G, R, P::tw_tail, P::ob, P::x_row, P::x_chan, First, Last, Out, last>(
             xr + last * G.stride_w, wt, bt, yt + last * Out.col, G.out_c - oc0, pt + last * P::ocp,
-            c0, c1);
+            c0, c1, kh);
       }
   };
   if constexpr (P::c_blocks == 1) {
@@ -567,7 +610,7 @@ inline void channel_forward(const float* x, float* y, const float* wp, const flo
         }
         const float* xt = P::in_place ? xn + oh0 * G.stride_h * G.in_w
                                       : band + (oh0 - g0) * G.stride_h * G.padded_w();
-        channel_row_group<G, dense_out<G>, R>(xt, yn + oh0 * G.out_w, wp, bp, partial, tiles);
+        channel_row_group<G, dense_out<G>, R>(xt, yn + oh0 * G.out_w, wp, bp, partial, oh0, tiles);
       };
       std::size_t oh0 = g0;
       while (oh0 + P::rows <= g1) {
@@ -584,12 +627,17 @@ inline void channel_forward(const float* x, float* y, const float* wp, const flo
 // Register tiles of vector lanes over outputs (column and plane lanes): r rows
 // of `per_row` vectors x o channels. Cost of one tap, in tenths of a cycle: FMAs
 // at two per cycle or loads (r*per_row vectors, o broadcasts) at about 2.5 per
-// cycle, plus loop overhead. Returns the (r, o) with the lowest cost over `rows`
-// rows and `channels` channels, tails included, among the tiles whose
+// cycle, plus loop overhead; a tile of rr rows from r0 on runs live_taps(r0, rr)
+// taps, fewer than the others only within `edge` rows of either end (where whole
+// kernel rows read zero padding). Returns the (r, o) with the lowest cost over
+// `rows` rows and `channels` channels, tails included, among the tiles whose
 // accumulators and input vectors fit the registers.
+template <class LiveTaps>
 constexpr std::pair<std::size_t, std::size_t> cheapest_vector_tile(std::size_t rows,
                                                                    std::size_t per_row,
-                                                                   std::size_t channels) {
+                                                                   std::size_t channels,
+                                                                   std::size_t edge,
+                                                                   LiveTaps live_taps) {
   auto tap_cost = [per_row](std::size_t r, std::size_t o) {
     return max_of(r * per_row * o * 5, (r * per_row + o) * 4) + 5;
   };
@@ -597,9 +645,17 @@ constexpr std::pair<std::size_t, std::size_t> cheapest_vector_tile(std::size_t r
   for (std::size_t o = 1; o <= channels; ++o)
     for (std::size_t r = 1; r <= rows; ++r) {
       if (r * per_row * (o + 1) + 1 > simd::registers || r * per_row * o > tile_budget) continue;
-      const std::size_t rf = rows / r, rt = rows % r, of = channels / o, ot = channels % o;
-      const std::size_t cost = rf * of * tap_cost(r, o) + (ot ? rf * tap_cost(r, ot) : 0) +
-                               (rt ? of * tap_cost(rt, o) + (ot ? tap_cost(rt, ot) : 0) : 0);
+      const std::size_t of = channels / o, ot = channels % o;
+      std::size_t cost = 0;
+      for (std::size_t r0 = 0; r0 < rows;) {
+        const std::size_t rr = min_of(r, rows - r0);
+        // Tiles clear of both edges all cost the same (a plane's 16384 vectors
+        // one at a time exceeded GCC's constexpr limit).
+        const std::size_t same =
+            r0 >= edge && r0 + r + edge <= rows ? (rows - edge - r0) / r : 1;
+        cost += same * live_taps(r0, rr) * (of * tap_cost(rr, o) + (ot ? tap_cost(rr, ot) : 0));
+        r0 += same * r;
+      }
       if (cost < best_cost) {
         best_cost = cost;
         best_r = r;
@@ -614,7 +670,14 @@ template <ConvGeometry G>
 struct ColumnPlan {
   static constexpr std::size_t L = simd::lanes;
   static constexpr std::size_t cv = ceil_div(G.out_w, L);
-  static constexpr auto tile = cheapest_vector_tile(G.out_h, cv, G.out_c);
+  // Row tiles whose first or last rows read zero padding skip those kernel rows:
+  // fewer rows a tile make more of them skippable (S2's backward-data, padded by 4).
+  static constexpr std::size_t live_taps(std::size_t oh0, std::size_t r) {
+    const TapRange kh = live_kernel_rows<G>(oh0, r);
+    return kh.hi - kh.lo;
+  }
+  static constexpr auto tile =
+      cheapest_vector_tile(G.out_h, cv, G.out_c, max_of(G.pad_top, G.pad_bottom), live_taps);
   static constexpr std::size_t ocb = tile.second;
   static constexpr std::size_t oc_blocks = G.out_c / ocb;
   static constexpr std::size_t ocb_tail = G.out_c % ocb;
@@ -638,9 +701,11 @@ template <ConvGeometry G, bool Flip>
   return Flip ? w[(c * G.out_c + o) * kk + (kk - 1 - k)] : w[(o * G.in_c + c) * kk + k];
 }
 
+// R rows x CV vectors of columns x OCB output channels from oc0 on, kernel rows
+// [kh.lo, kh.hi) only (the others read zero padding for every row of the tile).
 template <ConvGeometry G, bool Flip, std::size_t R, std::size_t OCB>
 [[gnu::always_inline]] inline void column_tile(const float* xb, const float* w, const float* b,
-                                               float* y, std::size_t oc0) {
+                                               float* y, std::size_t oc0, TapRange kh_range) {
   using simd::vec;
   using P = ColumnPlan<G>;
   constexpr std::size_t L = simd::lanes, CV = P::cv, RS = P::row_stride;
@@ -658,7 +723,7 @@ template <ConvGeometry G, bool Flip, std::size_t R, std::size_t OCB>
   for (std::size_t c = 0; c < G.in_c; ++c) {
     const float* xc = xb + c * chan;
 #pragma GCC unroll 1
-    for (std::size_t kh = 0; kh < G.kernel_h; ++kh)
+    for (std::size_t kh = kh_range.lo; kh < kh_range.hi; ++kh)
 #pragma GCC unroll 1
       for (std::size_t kw = 0; kw < G.kernel_w; ++kw) {
         const float* xk = xc + kh * G.dilation_h * RS + kw * G.dilation_w;
@@ -708,10 +773,12 @@ inline void column_forward(const float* x, float* y, const float* w, const float
     auto block = [&]<std::size_t OCB>(std::size_t oc0) {
       for (std::size_t rt = 0; rt < P::row_tiles_full; ++rt)
         column_tile<G, Flip, P::rows, OCB>(buf + rt * P::rows * RS, w, b,
-                                           yn + rt * P::rows * G.out_w, oc0);
+                                           yn + rt * P::rows * G.out_w, oc0,
+                                           live_kernel_rows<G>(rt * P::rows, P::rows));
       if constexpr (P::rows_tail > 0) {
         constexpr std::size_t r0 = P::row_tiles_full * P::rows;
-        column_tile<G, Flip, P::rows_tail, OCB>(buf + r0 * RS, w, b, yn + r0 * G.out_w, oc0);
+        column_tile<G, Flip, P::rows_tail, OCB>(buf + r0 * RS, w, b, yn + r0 * G.out_w, oc0,
+                                                live_kernel_rows<G>(r0, P::rows_tail));
       }
     };
     // The next sample's input on its way to L2, a slice per channel block.
@@ -751,7 +818,8 @@ struct PlanePlan {
   static constexpr std::size_t copy_stride = G.padded_h() * G.out_w + L;
   static constexpr std::size_t copies_size = G.in_c * G.kernel_w * copy_stride;
   // R vectors of positions x O channels.
-  static constexpr auto tile = cheapest_vector_tile(nv, 1, G.out_c);
+  static constexpr auto tile =
+      cheapest_vector_tile(nv, 1, G.out_c, 0, [](std::size_t, std::size_t) { return G.kernel_h; });
   static constexpr std::size_t ocb = tile.second;
   static constexpr std::size_t oc_blocks = G.out_c / ocb;
   static constexpr std::size_t ocb_tail = G.out_c % ocb;
@@ -1124,12 +1192,13 @@ inline void phased_backward_data(const float* dy, float* dx, const float* w, std
         for (std::size_t rt = 0; rt < QP::row_tiles_full; rt += QP::pass_rows / QP::rows) {
           const std::size_t tiles = min_of(QP::pass_rows / QP::rows, QP::row_tiles_full - rt);
           channel_row_group<Q, out, QP::rows>(x0 + rt * QP::rows * P::wd,
-                                              y0 + rt * QP::rows * out.row, wp, wp, partial, tiles);
+                                              y0 + rt * QP::rows * out.row, wp, wp, partial,
+                                              rt * QP::rows, tiles);
         }
         if constexpr (QP::rows_tail > 0) {
           constexpr std::size_t r0 = QP::row_tiles_full * QP::rows;
           channel_row_group<Q, out, QP::rows_tail>(x0 + r0 * P::wd, y0 + r0 * out.row, wp, wp,
-                                                   partial, 1);
+                                                   partial, r0, 1);
         }
       }
     });
