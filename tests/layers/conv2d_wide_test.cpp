@@ -75,15 +75,20 @@ using PlaneCases = std::tuple<
 // Many input channels: the channel-lane kernels sum them in several passes
 // (blocks of input channels whose weights stay in L1), each pass over several
 // row tiles, their partial sums kept in between; a last pass group shorter than
-// the others (30 rows in passes of 18), in place and from a padded band, tiles
-// of 3 rows with a 1-row tail (10 rows of 4 columns). The
+// the others (30 rows in passes of 18), in place and from a padded band (zeros,
+// reflect, and zeros with tiles of 2 rows, which skip only the kernel rows that
+// no row of the tile reaches), tiles of 3 rows with a 1-row tail (10 rows of 4
+// columns). The
 // transposed convolutions of backward-data (32 -> 24 channels) take several
 // passes too. Sizes keep the weight gradient's sums (batch x output positions,
 // in float) short enough for the reference tolerance.
 using PassCases = std::tuple<
     Case<cn::Conv2d<32, 5>, spec(24, 30, 11, 32, 5, 5)>,
     Case<cn::Conv2d<32, 5, cn::Padding<2>>, pad(spec(24, 30, 7, 32, 5, 5), 2, 2, 2, 2)>,
-    Case<cn::Conv2d<32, 5, cn::NoBias>, no_bias(spec(24, 14, 8, 32, 5, 5))>>;
+    Case<cn::Conv2d<32, 5, cn::NoBias>, no_bias(spec(24, 14, 8, 32, 5, 5))>,
+    Case<cn::Conv2d<32, 5, cn::Padding<2>, cn::PadMode<cn::Reflect>>,
+         mode(pad(spec(24, 30, 7, 32, 5, 5), 2, 2, 2, 2), PadMode::reflect)>,
+    Case<cn::Conv2d<32, 5, cn::Padding<1>, cn::NoBias>, no_bias(pad(spec(24, 14, 8, 32, 5, 5), 1, 1, 1, 1))>>;
 
 // The cases above take the paths they are named for. Plans follow the instruction
 // set; these are the AVX-512 plans (16 lanes, 32 registers: the build CI runs).
@@ -114,6 +119,9 @@ constexpr bool paths_as_named() {
          plan_of<0, PassCases>::in_place &&
          plan_of<1, PassCases>::c_blocks >= 3 && 30 % plan_of<1, PassCases>::pass_rows != 0 &&
          !plan_of<1, PassCases>::in_place &&
+         plan_of<3, PassCases>::c_blocks >= 3 && !plan_of<3, PassCases>::in_place &&
+         plan_of<4, PassCases>::c_blocks >= 3 && !plan_of<4, PassCases>::in_place &&
+         plan_of<4, PassCases>::rows == 2 && forward_lanes_of<4, PassCases> == Lanes::channels &&
          plan_of<2, PassCases>::c_blocks >= 3 && plan_of<2, PassCases>::rows == 3 &&
          plan_of<2, PassCases>::rows_tail == 1 && plan_of<2, PassCases>::pass_rows > 3;
 }
