@@ -72,27 +72,30 @@ def main(path):
     print()
 
     table = defaultdict(dict)
-    for name, (v, spread, _, _) in flops.items():
+    for name, (v, spread, _, best) in flops.items():
         m = CONV.match(name)
         if m:
             impl, direction, shape, n = m.groups()
-            table[(shape, direction, int(n))][impl] = (v / 1e9, spread)
+            table[(shape, direction, int(n))][impl] = (v / 1e9, spread, best / 1e9)
 
     print("## Conv layers, 1 thread (GFLOP/s; ratios = ctcnn / other)")
-    header = ("| shape | pass | N | ctcnn | % peak | spread | oneDNN | ctcnn/oneDNN | target "
-              "| plain loop | ctcnn/plain |")
+    # "best/best": the ratio of the two best repetitions. Another process on the
+    # machine only ever slows a repetition down, so on a shared machine this is
+    # the less disturbed comparison; the targets are judged on the medians.
+    header = ("| shape | pass | N | ctcnn | % peak | spread | oneDNN | ctcnn/oneDNN | best/best "
+              "| target | plain loop | ctcnn/plain |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     order = {"fwd": 0, "bwd_data": 1, "bwd_weights": 2}
-    shortfalls = []
+    shortfalls, best_shortfalls = [], []
     for key in sorted(table, key=lambda k: (k[0], order[k[1]], k[2])):
         shape, direction, n = key
         row = table[key]
-        c = row.get("ctcnn", (None, 0))[0]
-        spread = row.get("ctcnn", (None, 0))[1]
-        o = row.get("onednn", (None, 0))[0]
-        r = row.get("ref", (None, 0))[0]
+        c, spread, c_best = row.get("ctcnn", (None, 0, None))
+        o, _, o_best = row.get("onednn", (None, 0, None))
+        r = row.get("ref", (None, 0, None))[0]
         ratio_o = c / o if c and o else None
+        ratio_best = c_best / o_best if c_best and o_best else None
         ratio_r = c / r if c and r else None
         target = None
         if n == 64:
@@ -107,9 +110,11 @@ def main(path):
                 verdict = f">={target}x " + ("met" if ok else "MISSED")
             if not ok:
                 shortfalls.append(f"{shape} {direction} N=64: {ratio_o:.2f}x (target {target}x)")
+            if ratio_best is not None and ratio_best < target:
+                best_shortfalls.append(f"{shape} {direction} N=64: {ratio_best:.2f}x (target {target}x)")
         pct = f"{100 * c * 1e9 / peak:.0f}%" if c and peak else "-"
         print(f"| {shape} | {direction} | {n} | {fmt(c)} | {pct} | {100 * spread:.0f}% | {fmt(o)} "
-              f"| {fmt(ratio_o, 2)} | {verdict} | {fmt(r)} | {fmt(ratio_r, 1)} |")
+              f"| {fmt(ratio_o, 2)} | {fmt(ratio_best, 2)} | {verdict} | {fmt(r)} | {fmt(ratio_r, 1)} |")
     print()
 
     print("## Networks (A = LeNet-5, B = teaching ConvNet, C = simple_cnn)")
@@ -141,6 +146,10 @@ def main(path):
         print("conv targets missed: " + "; ".join(shortfalls))
     else:
         print("every conv target in this run: met")
+    if best_shortfalls:
+        print("on the best repetitions (best/best), missed: " + "; ".join(best_shortfalls))
+    elif shortfalls:
+        print("on the best repetitions (best/best): every conv target met")
 
 
 if __name__ == "__main__":
