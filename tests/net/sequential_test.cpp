@@ -152,6 +152,15 @@ TEST_CASE("LeNet-5: inference forward(x) equals the workspace forward",
     const auto& y_ws = net->forward(*x, *ws);
     ct::check_close("y", ct::values(net->forward(*x)), ct::values(y_ws), same_values);
   }
+  SECTION("a batch of 64 given as the workspace's own input") {
+    const auto x = random_input<64, LeNet5>(11);
+    auto ws = cn::make_workspace<64>(*net);
+    std::copy(x->begin(), x->end(), ws->input().begin());
+    const auto& y_ws = net->forward(ws->input(), *ws);
+    ct::check_close("input kept", ct::values(ws->input()), ct::values(*x), same_values);
+    const cn::Tensor<cn::Shape<64, 10>> y = net->forward(*x);
+    ct::check_close("y", ct::values(y), ct::values(y_ws), same_values);
+  }
 }
 
 // 8 MB per activation: two stack buffers of that size would overflow an 8 MB

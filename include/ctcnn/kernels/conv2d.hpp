@@ -670,8 +670,8 @@ template <ConvGeometry G>
 struct ColumnPlan {
   static constexpr std::size_t L = simd::lanes;
   static constexpr std::size_t cv = ceil_div(G.out_w, L);
-  // Row tiles whose first or last rows read zero padding skip those kernel rows:
-  // fewer rows a tile make more of them skippable (S2's backward-data, padded by 4).
+  // Row tiles whose rows all read zero padding through a kernel row skip it: the
+  // fewer rows a tile has, the more it skips (S2's backward-data, padded by 4).
   static constexpr std::size_t live_taps(std::size_t oh0, std::size_t r) {
     const TapRange kh = live_kernel_rows<G>(oh0, r);
     return kh.hi - kh.lo;

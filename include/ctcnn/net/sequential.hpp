@@ -289,7 +289,8 @@ struct Sequential<Input<InDims...>, Specs...> {
   template <std::size_t N>
   const Tensor<batched_t<N, output_shape_t>>& forward(
       const Tensor<batched_t<N, input_shape_t>>& x, Workspace<Sequential, N>& ws) const {
-    return forward_chunks(x.data(), ws);
+    // x may be ws.input() itself: nothing to copy then.
+    return forward_chunks(x.data() == ws.input().data() ? nullptr : x.data(), ws);
   }
   // Forward from what is already in ws.input().
   template <std::size_t N>
@@ -385,7 +386,6 @@ struct Sequential<Input<InDims...>, Specs...> {
     }(std::make_index_sequence<layer_count>{});
   }
 
-  // Samples [begin, begin + count) through every layer.
   // Each chunk copies its own samples of x (unless null: the input is already in
   // ws) into the workspace, in the parallel region: copied up front, a batch of
   // simple_cnn's inputs (200 KB, out of cache by the next step) was a serial 4%
@@ -413,6 +413,7 @@ struct Sequential<Input<InDims...>, Specs...> {
     }
     return ws.output();
   }
+  // Samples [begin, begin + count) through every layer.
   template <std::size_t N, std::size_t... I>
   void forward_layers(Workspace<Sequential, N>& ws, std::size_t begin, std::size_t count,
                       std::index_sequence<I...>) const {
