@@ -434,9 +434,10 @@ inline constexpr OutLayout dense_out{G.out_h * G.out_w, G.out_w, 1};
 // (partial: positions x ocp, at the tile's first position and channel); Last
 // writes the output (laid out as Out), otherwise the partial sums. Kernel rows
 // [kh.lo, kh.hi) only; Ow0: the tile's first output column, when known at compile
-// time the taps that read only zero padding are left out.
+// time the taps that read only zero padding are left out. Z: where the zeros are
+// (G itself, or a geometry whose padding is the zero border of G's input).
 template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::size_t XRow,
-          std::size_t XChan, bool First, bool Last, OutLayout Out, std::size_t Ow0>
+          std::size_t XChan, bool First, bool Last, OutLayout Out, std::size_t Ow0, ConvGeometry Z>
 [[gnu::always_inline]] inline void channel_tile(const float* x, const float* wp, const float* bp,
                                                 float* y, std::size_t oc_left, float* partial,
                                                 std::size_t c0, std::size_t c1, TapRange kh_range) {
@@ -485,7 +486,7 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
 #pragma GCC unroll 64
         for (std::size_t i = 0; i < R * TW; ++i) {
           const std::size_t r = i / TW, t = i % TW;
-          if (Ow0 != unknown_column && !live_kernel_column<G>(Ow0 + t, kw)) continue;
+          if (Ow0 != unknown_column && !live_kernel_column<Z>(Ow0 + t, kw)) continue;
           const vec xv = simd::broadcast(xk[r * G.stride_h * XRow + t * G.stride_w]);
 #pragma GCC unroll 8
           for (std::size_t b = 0; b < OB; ++b) acc[i][b] = simd::fmadd(xv, wv[b], acc[i][b]);
@@ -541,7 +542,7 @@ template <ConvGeometry G, std::size_t R, std::size_t TW, std::size_t OB, std::si
 // Out; partial: room for the partial sums of those rows (several passes).
 // Not inlined: register allocation of the tiles then ignores the caller's
 // loops (inlined into the band loop, GCC spilled half of S4's accumulators).
-template <ConvGeometry G, OutLayout Out, std::size_t R>
+template <ConvGeometry G, OutLayout Out, std::size_t R, ConvGeometry Z = G>
 [[gnu::noinline]] void channel_row_group(const float* xt, float* y, const float* wp, const float* bp,
                                          float* partial, std::size_t oh0, std::size_t tiles) {
   using P = ChannelPlan<G>;
@@ -557,15 +558,15 @@ template <ConvGeometry G, OutLayout Out, std::size_t R>
         const float* wt = wp + oc0;
         const float* bt = bp + oc0;
         float* pt = partial + oc0 + rt * R * G.out_w * P::ocp;
-        const TapRange kh = live_kernel_rows<G>(oh0 + rt * R, R);
+        const TapRange kh = live_kernel_rows<Z>(oh0 + rt * R, R);
         // The first column tile's position is known when it is the only one in the loop.
         constexpr std::size_t loop_ow0 = P::col_tiles == 2 ? 0 : unknown_column;
         for (std::size_t ct = 0; ct + 1 < P::col_tiles; ++ct)
-          channel_tile<G, R, P::tw, P::ob, P::x_row, P::x_chan, First, Last, Out, loop_ow0>(
+          channel_tile<G, R, P::tw, P::ob, P::x_row, P::x_chan, First, Last, Out, loop_ow0, Z>(
               xr + ct * P::tw * G.stride_w, wt, bt, yt + ct * P::tw * Out.col, G.out_c - oc0,
               pt + ct * P::tw * P::ocp, c0, c1, kh);
         constexpr std::size_t last = (P::col_tiles - 1) * P::tw;
-        channel_tile<G, R, P::tw_tail, P::ob, P::x_row, P::x_chan, First, Last, Out, last>(
+        channel_tile<G, R, P::tw_tail, P::ob, P::x_row, P::x_chan, First, Last, Out, last, Z>(
             xr + last * G.stride_w, wt, bt, yt + last * Out.col, G.out_c - oc0, pt + last * P::ocp,
             c0, c1, kh);
       }
@@ -1105,6 +1106,20 @@ struct PhasePlan {
                         1,       1,     0,     0,      0,       0,       a.dil,  b.dil,
                         PadKind::zeros, false};
   }
+  // Where phase ph's reads meet dy's zero border: Q-row u, tap j reads dy row
+  // base + u + j*dil, so dy's rows are Q's padded rows [-base, -base + OH), and
+  // likewise for columns. As a geometry with that zero padding, for the tiles
+  // to skip the taps that read only the border (pad_bottom/right just mark it).
+  static constexpr ConvGeometry zeros_of(std::size_t ph) {
+    const AxisPhase a = row(ph / sw), b = col(ph % sw);
+    ConvGeometry z = geometry(ph);
+    z.pad_top = a.base < 0 ? static_cast<std::size_t>(-a.base) : 0;
+    z.in_h = a.base < static_cast<long>(G.out_h) ? G.out_h - (a.base > 0 ? static_cast<std::size_t>(a.base) : 0) : 0;
+    z.pad_left = b.base < 0 ? static_cast<std::size_t>(-b.base) : 0;
+    z.in_w = b.base < static_cast<long>(G.out_w) ? G.out_w - (b.base > 0 ? static_cast<std::size_t>(b.base) : 0) : 0;
+    z.pad_bottom = z.pad_right = 1;
+    return z;
+  }
   static constexpr std::size_t ocp = ceil_div(G.in_c, simd::lanes) * simd::lanes;
   // Packed weights of phase ph: (O, taps_h, taps_w, C padded), one phase after another.
   static constexpr std::size_t packed_offset(std::size_t ph) {
@@ -1189,16 +1204,17 @@ inline void phased_backward_data(const float* dy, float* dx, const float* w, std
         alignas(64) float partial[QP::partial_size];
         const float* x0 = dyp + (P::top + a.base) * P::wd + (P::left + b.base);
         const float* wp = packed + P::packed_offset(Ph);
+        constexpr ConvGeometry Z = P::zeros_of(Ph);
         for (std::size_t rt = 0; rt < QP::row_tiles_full; rt += QP::pass_rows / QP::rows) {
           const std::size_t tiles = min_of(QP::pass_rows / QP::rows, QP::row_tiles_full - rt);
-          channel_row_group<Q, out, QP::rows>(x0 + rt * QP::rows * P::wd,
-                                              y0 + rt * QP::rows * out.row, wp, wp, partial,
-                                              rt * QP::rows, tiles);
+          channel_row_group<Q, out, QP::rows, Z>(x0 + rt * QP::rows * P::wd,
+                                                 y0 + rt * QP::rows * out.row, wp, wp, partial,
+                                                 rt * QP::rows, tiles);
         }
         if constexpr (QP::rows_tail > 0) {
           constexpr std::size_t r0 = QP::row_tiles_full * QP::rows;
-          channel_row_group<Q, out, QP::rows_tail>(x0 + r0 * P::wd, y0 + r0 * out.row, wp, wp,
-                                                   partial, r0, 1);
+          channel_row_group<Q, out, QP::rows_tail, Z>(x0 + r0 * P::wd, y0 + r0 * out.row, wp, wp,
+                                                      partial, r0, 1);
         }
       }
     });
