@@ -6,7 +6,12 @@ GFLOP/s, ratios and fraction of this core's measured FMA peak; then the networks
 With --benchmark_repetitions the median of each benchmark is used and the spread
 (max/min - 1 over the repetitions) is shown, so the noise of the run is visible.
 
-    bench/report.py results.json
+    bench/report.py results.json [cpu_stat_before cpu_stat_after]
+
+The optional pair are the `cpuN` lines of /proc/stat taken before and after the
+run (bench/run.sh does this): the report then shows, per vCPU, the share of the
+run's time that the hypervisor gave to someone else while this guest wanted the
+core ("steal"), the noise a virtual machine cannot see otherwise.
 """
 import json
 import re
@@ -46,11 +51,31 @@ def collect(benchmarks, counter):
     return out
 
 
+def cpu_steal(before_path, after_path):
+    """[(cpu name, steal share, busy share)] over the run, from two /proc/stat snapshots.
+    Fields: user nice system idle iowait irq softirq steal ..."""
+    def read(path):
+        with open(path) as f:
+            return {parts[0]: [int(v) for v in parts[1:]] for parts in (l.split() for l in f) if parts}
+    before, after = read(before_path), read(after_path)
+    out = []
+    for cpu in sorted(before, key=lambda c: int(c[3:])):
+        if cpu not in after:
+            continue
+        d = [b - a for a, b in zip(before[cpu], after[cpu])]
+        total = sum(d[:8])
+        if total <= 0:
+            continue
+        busy = d[0] + d[1] + d[2] + d[5] + d[6]
+        out.append((cpu, d[7] / total, busy / total))
+    return out
+
+
 def fmt(v, digits=1):
     return "-" if v is None else f"{v:.{digits}f}"
 
 
-def main(path):
+def main(path, stat_paths=None):
     with open(path) as f:
         data = json.load(f)
     ctx = data.get("context", {})
@@ -69,6 +94,12 @@ def main(path):
     print(f"repetitions: {reps} (medians; 'spread' = max/min - 1 over repetitions of ctcnn's figure)")
     for isa, v in sorted(peaks.items()):
         print(f"single-core FP32 FMA peak ({isa}): {v / 1e9:.1f} GFLOP/s")
+    if stat_paths:
+        shares = cpu_steal(*stat_paths)
+        if shares:
+            print("hypervisor steal during the run (share of each vCPU's time given to other "
+                  "guests while this one wanted it; busy = time this guest ran): " +
+                  ", ".join(f"{cpu} {100 * st:.1f}% (busy {100 * busy:.0f}%)" for cpu, st, busy in shares))
     print()
 
     table = defaultdict(dict)
@@ -153,4 +184,5 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/dev/stdin")
+    main(sys.argv[1] if len(sys.argv) > 1 else "/dev/stdin",
+         sys.argv[2:4] if len(sys.argv) > 3 else None)
