@@ -8,6 +8,7 @@
 // Layouts: x (N, C, H, W)   w (O, C, KH, KW)   b (O)   y (N, O, OH, OW)
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <utility>
 
@@ -1258,17 +1259,29 @@ struct WeightGradPlan {
 };
 
 // db[o] += sum of dy over every position of channel o, every sample, summed in
-// double: the sum runs over N*OH*OW values that largely cancel.
+// double: the sum runs over N*OH*OW values that largely cancel. The weight
+// gradient kernels add each sample's planes right after using them, while they
+// are still in cache: a separate pass over the whole batch's dy afterwards read
+// it back from memory (S6, N=64: 8 MB, a quarter of its backward-weights time).
 template <ConvGeometry G>
-inline void bias_grad(const float* dy, float* db, std::size_t batch) {
-  constexpr std::size_t plane = G.out_h * G.out_w;
-  for (std::size_t o = 0; o < G.out_c; ++o) {
-    double acc = 0.0;
-    for (std::size_t n = 0; n < batch; ++n)
-      acc += simd::sum_in_double(dy + (n * G.out_c + o) * plane, plane);
-    db[o] += static_cast<float>(acc);
+class BiasGrad {
+ public:
+  explicit BiasGrad(float* db) : db_(db) {}
+  void add_sample(const float* dyn) {
+    if constexpr (G.bias) {
+      constexpr std::size_t plane = G.out_h * G.out_w;
+      for (std::size_t o = 0; o < G.out_c; ++o) sums_[o] += simd::sum_in_double(dyn + o * plane, plane);
+    }
   }
-}
+  void finish() const {
+    if constexpr (G.bias)
+      for (std::size_t o = 0; o < G.out_c; ++o) db_[o] += static_cast<float>(sums_[o]);
+  }
+
+ private:
+  float* db_;
+  std::array<double, G.bias ? G.out_c : 0> sums_{};
+};
 
 template <ConvGeometry G, std::size_t OB>
 [[gnu::always_inline]] inline void weight_grad_row(const float* xr, const float* dyt,
@@ -1303,7 +1316,8 @@ template <ConvGeometry G, std::size_t OB>
 }
 
 template <ConvGeometry G>
-inline void channel_weight_grad(const float* x, const float* dy, float* dw, std::size_t batch) {
+inline void channel_weight_grad(const float* x, const float* dy, float* dw, float* db,
+                                std::size_t batch) {
   using P = WeightGradPlan<G>;
   constexpr std::size_t L = simd::lanes, ocp = P::ocp, kk = G.kernel_h * G.kernel_w;
   constexpr std::size_t plane = G.out_h * G.out_w, Wp = G.padded_w();
@@ -1313,6 +1327,7 @@ inline void channel_weight_grad(const float* x, const float* dy, float* dw, std:
   for (auto& v : dwp) v = 0.0f;
   for (auto& v : dyt) v = 0.0f;
   zero_band<G>(band);
+  BiasGrad<G> bias(db);
   for (std::size_t n = 0; n < batch; ++n) {
     const float* xn = x + n * G.in_size();
     const float* dyn = dy + n * G.out_size();
@@ -1329,72 +1344,117 @@ inline void channel_weight_grad(const float* x, const float* dy, float* dw, std:
             weight_grad_row<G, P::ob>(band + (c * P::band_h + kh * G.dilation_h) * Wp, dyt + b * L,
                                       rows, dwp + (c * kk + kh * G.kernel_w) * ocp + b * L);
     }
+    bias.add_sample(dyn);
   }
+  bias.finish();
   for (std::size_t o = 0; o < G.out_c; ++o)
     for (std::size_t c = 0; c < G.in_c; ++c)
       for (std::size_t k = 0; k < kk; ++k) dw[(o * G.in_c + c) * kk + k] += dwp[(c * kk + k) * ocp + o];
 }
 
-// Column lanes (stride 1, few output channels): for each output channel and
-// input channel, one vector accumulator per tap over consecutive output columns;
-// each padded input row is loaded once per tap column and meets the dy rows of
-// every kernel row that reads it. Vector sums are kept per tap across the batch
-// and reduced once at the end.
+// Column lanes (stride 1, few output channels): for a block of output channels
+// and one input channel, one vector accumulator per (channel, tap) over
+// consecutive output columns; each padded input row is loaded once per tap
+// column and meets the dy rows of every kernel row that reads it, for every
+// channel of the block (several channels: more independent FMA chains and one
+// input load serving them all; one 3x3 channel at a time left 9 chains of two
+// dependent FMAs a row). Vector sums are kept per tap across the batch and
+// reduced once at the end.
 template <ConvGeometry G>
 struct ColumnWeightGradPlan {
   using F = ColumnPlan<G>;
   static constexpr std::size_t kk = G.kernel_h * G.kernel_w;
+  // Output channels per block: their accumulators and dy vectors and the KW
+  // input vectors of a row fill the registers (GCC loads a row's dy vectors of
+  // every channel of the block up front; one register fewer and it spills).
+  static constexpr std::size_t ob = [] {
+    std::size_t b = 1;
+    while (b < G.out_c && (b + 1) * (kk + 1) + G.kernel_w <= simd::registers) ++b;
+    return b;
+  }();
   static constexpr std::size_t sums_size = G.out_c * G.in_c * kk * simd::lanes;
-  static constexpr bool possible = F::possible && F::fits && kk + G.kernel_w + 2 <= simd::registers &&
+  static constexpr bool possible = F::possible && F::fits && kk + G.kernel_w + 1 <= simd::registers &&
                                    sums_size <= stack_floats / 4;
 };
 
-template <ConvGeometry G>
-inline void column_weight_grad(const float* x, const float* dy, float* dw, std::size_t batch) {
+// Output channels [o0, o0 + OB) x input channel c of one sample, added to sums.
+template <ConvGeometry G, std::size_t OB>
+[[gnu::always_inline]] inline void column_weight_grad_block(const float* xc, const float* dyn,
+                                                            std::size_t o0, float* sums_c) {
   using simd::vec;
   using F = ColumnPlan<G>;
-  using P = ColumnWeightGradPlan<G>;
-  constexpr std::size_t L = simd::lanes, CV = F::cv, RS = F::row_stride, kk = P::kk;
-  constexpr std::size_t KH = G.kernel_h, KW = G.kernel_w, plane = G.out_h * G.out_w;
+  constexpr std::size_t L = simd::lanes, CV = F::cv, RS = F::row_stride;
+  constexpr std::size_t KH = G.kernel_h, KW = G.kernel_w, kk = KH * KW, plane = G.out_h * G.out_w;
   constexpr std::size_t tail = G.out_w - (CV - 1) * L;
+  constexpr std::size_t reach = (KH - 1) * G.dilation_h;  // input rows a kernel spans, less one
+  vec acc[OB][kk];
+#pragma GCC unroll 16
+  for (std::size_t o = 0; o < OB; ++o)
+#pragma GCC unroll 64
+    for (std::size_t k = 0; k < kk; ++k) acc[o][k] = simd::zero();
+  // Input row ir meets output row ir - kh*dh through kernel row kh; Checked
+  // rows (the first and last `reach`) have kernel rows that fall off dy.
+  auto row = [&]<bool Checked>(std::size_t ir) {
+#pragma GCC unroll 8
+    for (std::size_t v = 0; v < CV; ++v) {
+      const float* xr = xc + ir * RS + v * L;
+      vec xv[KW];
+#pragma GCC unroll 16
+      for (std::size_t kw = 0; kw < KW; ++kw) xv[kw] = simd::load(xr + kw * G.dilation_w);
+#pragma GCC unroll 16
+      for (std::size_t kh = 0; kh < KH; ++kh) {
+        const std::size_t oh = ir - kh * G.dilation_h;
+        if (Checked && (ir < kh * G.dilation_h || oh >= G.out_h)) continue;
+#pragma GCC unroll 16
+        for (std::size_t o = 0; o < OB; ++o) {
+          const float* d = dyn + (o0 + o) * plane + oh * G.out_w + v * L;
+          const vec dv = (v + 1 < CV || tail == L) ? simd::load(d) : simd::load_first(d, tail);
+#pragma GCC unroll 16
+          for (std::size_t kw = 0; kw < KW; ++kw)
+            acc[o][kh * KW + kw] = simd::fmadd(xv[kw], dv, acc[o][kh * KW + kw]);
+        }
+      }
+    }
+  };
+  constexpr std::size_t interior_end = G.out_h > reach ? G.out_h : reach;
+  for (std::size_t ir = 0; ir < reach; ++ir) row.template operator()<true>(ir);
+  for (std::size_t ir = reach; ir < interior_end; ++ir) row.template operator()<false>(ir);
+  for (std::size_t ir = interior_end; ir < G.padded_h(); ++ir) row.template operator()<true>(ir);
+#pragma GCC unroll 16
+  for (std::size_t o = 0; o < OB; ++o) {
+    float* s = sums_c + (o0 + o) * G.in_c * kk * L;
+#pragma GCC unroll 64
+    for (std::size_t k = 0; k < kk; ++k)
+      simd::store(s + k * L, simd::add(simd::load(s + k * L), acc[o][k]));
+  }
+}
+
+template <ConvGeometry G>
+inline void column_weight_grad(const float* x, const float* dy, float* dw, float* db,
+                               std::size_t batch) {
+  using F = ColumnPlan<G>;
+  using P = ColumnWeightGradPlan<G>;
+  constexpr std::size_t L = simd::lanes, RS = F::row_stride, kk = P::kk, OB = P::ob;
   alignas(64) float buf[F::buf_size];
+  // sums[o][c][k]: a vector of partial sums per weight.
   alignas(64) float sums[P::sums_size];
   for (auto& v : sums) v = 0.0f;
   zero_band<G>(buf);
+  BiasGrad<G> bias(db);
   for (std::size_t n = 0; n < batch; ++n) {
     fill_band<G, G.padded_h(), RS>(x + n * G.in_size(), buf, 0);
-    for (std::size_t o = 0; o < G.out_c; ++o) {
-      const float* dyo = dy + (n * G.out_c + o) * plane;
-      for (std::size_t c = 0; c < G.in_c; ++c) {
-        const float* xc = buf + c * G.padded_h() * RS;
-        vec acc[kk];
-#pragma GCC unroll 64
-        for (std::size_t k = 0; k < kk; ++k) acc[k] = simd::zero();
-        for (std::size_t ir = 0; ir < G.padded_h(); ++ir)
-          for (std::size_t v = 0; v < CV; ++v) {
-            const float* xr = xc + ir * RS + v * L;
-            vec xv[KW];
-#pragma GCC unroll 16
-            for (std::size_t kw = 0; kw < KW; ++kw) xv[kw] = simd::load(xr + kw * G.dilation_w);
-#pragma GCC unroll 16
-            for (std::size_t kh = 0; kh < KH; ++kh) {
-              // output row oh reads this input row with kernel row kh
-              const std::size_t oh = ir - kh * G.dilation_h;
-              if (ir < kh * G.dilation_h || oh >= G.out_h) continue;
-              const float* d = dyo + oh * G.out_w + v * L;
-              const vec dv = (v + 1 < CV || tail == L) ? simd::load(d) : simd::load_first(d, tail);
-#pragma GCC unroll 16
-              for (std::size_t kw = 0; kw < KW; ++kw)
-                acc[kh * KW + kw] = simd::fmadd(xv[kw], dv, acc[kh * KW + kw]);
-            }
-          }
-        float* s = sums + (o * G.in_c + c) * kk * L;
-#pragma GCC unroll 64
-        for (std::size_t k = 0; k < kk; ++k)
-          simd::store(s + k * L, simd::add(simd::load(s + k * L), acc[k]));
-      }
+    const float* dyn = dy + n * G.out_size();
+    for (std::size_t c = 0; c < G.in_c; ++c) {
+      const float* xc = buf + c * G.padded_h() * RS;
+      float* sums_c = sums + c * kk * L;
+      std::size_t o0 = 0;
+      for (; o0 + OB <= G.out_c; o0 += OB) column_weight_grad_block<G, OB>(xc, dyn, o0, sums_c);
+      if constexpr (G.out_c % OB != 0)
+        column_weight_grad_block<G, G.out_c % OB>(xc, dyn, o0, sums_c);
     }
+    bias.add_sample(dyn);
   }
+  bias.finish();
   for (std::size_t i = 0; i < G.out_c * G.in_c * kk; ++i) {
     dw[i] += simd::reduce_add(simd::load(sums + i * L));
   }
@@ -1437,14 +1497,11 @@ void conv2d_backward_weights(const float* x, const float* dy, float* dw, float* 
                              std::size_t batch) {
   constexpr auto lanes = conv_detail::weight_grad_lanes<G>();
   if constexpr (lanes == conv_detail::Lanes::columns) {
-    conv_detail::column_weight_grad<G>(x, dy, dw, batch);
+    conv_detail::column_weight_grad<G>(x, dy, dw, db, batch);
   } else if constexpr (lanes == conv_detail::Lanes::channels) {
-    conv_detail::channel_weight_grad<G>(x, dy, dw, batch);
-  }
-  if constexpr (lanes == conv_detail::Lanes::generic) {
+    conv_detail::channel_weight_grad<G>(x, dy, dw, db, batch);
+  } else {
     conv2d_backward_weights_generic<G>(x, dy, dw, db, batch);
-  } else if constexpr (G.bias) {
-    conv_detail::bias_grad<G>(dy, db, batch);
   }
 }
 
