@@ -286,6 +286,37 @@ inline void transpose_into(const float* src, float* dst) {
     }
 }
 
+// dst[j * DstStride + i] += src[i * SrcStride + j] for i < Rows and j < Cols, in
+// lanes x lanes blocks transposed in registers: the same additions as a scalar
+// loop, which at N=1 spent longer striding through src than S7's whole weight
+// gradient took to compute.
+template <std::size_t Rows, std::size_t Cols, std::size_t SrcStride, std::size_t DstStride>
+inline void add_transposed(const float* src, float* dst) {
+  constexpr std::size_t L = simd::lanes;
+  for (std::size_t i0 = 0; i0 < Rows; i0 += L) {
+    const std::size_t m = Rows - i0 < L ? Rows - i0 : L;
+    for (std::size_t j0 = 0; j0 < Cols; j0 += L) {
+      const std::size_t n = Cols - j0 < L ? Cols - j0 : L;
+      simd::vec blk[L];
+#pragma GCC unroll 64
+      for (std::size_t i = 0; i < L; ++i) {
+        const float* s = src + (i0 + i) * SrcStride + j0;
+        blk[i] = i >= m ? simd::zero() : n == L ? simd::load(s) : simd::load_first(s, n);
+      }
+      simd::transpose(blk);
+#pragma GCC unroll 64
+      for (std::size_t j = 0; j < L; ++j) {
+        if (j >= n) continue;
+        float* d = dst + (j0 + j) * DstStride + i0;
+        if (m == L)
+          simd::store(d, simd::add(simd::load(d), blk[j]));
+        else
+          simd::store_first(d, simd::add(simd::load_first(d, m), blk[j]), m);
+      }
+    }
+  }
+}
+
 // Packed weights (C, KH, KW, O padded to whole vectors): w as an (O, C*KH*KW)
 // matrix transposed. Flip: w is the weight of the transposed convolution, read
 // from the original (C_out=this in_c, ...) tensor flipped in both spatial axes
@@ -1333,10 +1364,11 @@ inline void channel_weight_grad(const float* x, const float* dy, float* dw, floa
     const float* dyn = dy + n * G.out_size();
     for (std::size_t oh0 = 0; oh0 < G.out_h; oh0 += P::rows) {
       const std::size_t rows = G.out_h - oh0 < P::rows ? G.out_h - oh0 : P::rows;
-      for (std::size_t o = 0; o < G.out_c; ++o) {
-        const float* src = dyn + o * plane + oh0 * G.out_w;
-        for (std::size_t p = 0; p < rows * G.out_w; ++p) dyt[p * ocp + o] = src[p];
-      }
+      // dy's rows as (positions, O padded): channel vectors (lanes past O stay zero).
+      if (rows == P::rows)
+        transpose_into<G.out_c, ocp, P::rows * G.out_w, plane, ocp>(dyn + oh0 * G.out_w, dyt);
+      else
+        transpose_into<G.out_c, ocp, G.out_h % P::rows * G.out_w, plane, ocp>(dyn + oh0 * G.out_w, dyt);
       fill_band<G, P::band_h, Wp>(xn, band, oh0 * G.stride_h);
       for (std::size_t c = 0; c < G.in_c; ++c)
         for (std::size_t kh = 0; kh < G.kernel_h; ++kh)
@@ -1347,9 +1379,7 @@ inline void channel_weight_grad(const float* x, const float* dy, float* dw, floa
     bias.add_sample(dyn);
   }
   bias.finish();
-  for (std::size_t o = 0; o < G.out_c; ++o)
-    for (std::size_t c = 0; c < G.in_c; ++c)
-      for (std::size_t k = 0; k < kk; ++k) dw[(o * G.in_c + c) * kk + k] += dwp[(c * kk + k) * ocp + o];
+  add_transposed<G.in_c * kk, G.out_c, ocp, G.in_c * kk>(dwp, dw);
 }
 
 // Column lanes (stride 1, few output channels): for a block of output channels
