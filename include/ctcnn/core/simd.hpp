@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
 
 #if defined(__AVX512F__) || defined(__AVX2__) || defined(__SSE2__)
 #include <immintrin.h>
@@ -230,6 +231,44 @@ template <std::size_t S>
 #endif
 
 constexpr std::size_t vectors_for(std::size_t n) { return (n + lanes - 1) / lanes; }
+
+// One step of a pooling window's running maximum in PyTorch's order: v replaces
+// m where v > m or v is NaN, unless m is NaN already (the first maximum and the
+// first NaN win; -0 then +0 keeps -0). `which` becomes k where v replaced m.
+// Vector-extension compares and selects: the same code for every lane count.
+[[gnu::always_inline]] inline void window_max_step(vec& m, vec& which, vec v, float k) {
+  const auto take = ((v > m) | (v != v)) & (m == m);
+  m = take ? v : m;
+  which = take ? broadcast(k) : which;
+}
+// v where `which` is k, else 0.
+[[gnu::always_inline]] inline vec where_equal(vec which, float k, vec v) {
+  return which == broadcast(k) ? v : zero();
+}
+
+namespace detail {
+template <std::size_t... I>
+[[gnu::always_inline]] inline void deinterleave(vec lo, vec hi, vec& even, vec& odd,
+                                                std::index_sequence<I...>) {
+  even = __builtin_shufflevector(lo, hi, (2 * I)...);
+  odd = __builtin_shufflevector(lo, hi, (2 * I + 1)...);
+}
+template <std::size_t... I>
+[[gnu::always_inline]] inline void interleave(vec even, vec odd, vec& lo, vec& hi,
+                                              std::index_sequence<I...>) {
+  lo = __builtin_shufflevector(even, odd, (I % 2 == 0 ? I / 2 : lanes + I / 2)...);
+  hi = __builtin_shufflevector(even, odd,
+                               (I % 2 == 0 ? lanes / 2 + I / 2 : lanes + lanes / 2 + I / 2)...);
+}
+}  // namespace detail
+// The 2*lanes floats lo:hi split into their even and odd elements.
+[[gnu::always_inline]] inline void deinterleave(vec lo, vec hi, vec& even, vec& odd) {
+  detail::deinterleave(lo, hi, even, odd, std::make_index_sequence<lanes>{});
+}
+// The inverse: even and odd elements woven back into lo:hi.
+[[gnu::always_inline]] inline void interleave(vec even, vec odd, vec& lo, vec& hi) {
+  detail::interleave(even, odd, lo, hi, std::make_index_sequence<lanes>{});
+}
 
 // Sum of n floats accumulated in double, in a fixed order: for long reductions
 // (a bias gradient over every position of a batch) whose float sum would drift.

@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <limits>
 
+#include "ctcnn/core/simd.hpp"
+
 namespace ctcnn {
 
 struct PoolGeometry {
@@ -77,8 +79,57 @@ template <PoolGeometry G>
   return best;
 }
 
+// 2x2 windows with stride 2 (LeNet's pools and most CNNs'), in whole vectors:
+// a vector of outputs of one row reads 2*lanes floats of each input row, split
+// into the windows' even and odd columns. Same rule as plain_window_argmax.
+template <PoolGeometry G>
+inline constexpr bool pairs_max_window = plain_max_window<G> && G.kernel_h == 2 &&
+                                         G.kernel_w == 2 && G.stride_h == 2 && G.stride_w == 2;
+
+// Outputs [ow0, ow0 + n) of row oh: the running maximum over the window in
+// order ((0,0), (0,1), (1,0), (1,1)) and which of the four won.
+template <PoolGeometry G>
+[[gnu::always_inline]] inline void pairs_window_max(const float* plane, std::size_t oh,
+                                                    std::size_t ow0, std::size_t n, simd::vec& m,
+                                                    simd::vec& which) {
+  constexpr std::size_t L = simd::lanes;
+  simd::vec taps[4];
+#pragma GCC unroll 2
+  for (std::size_t r = 0; r < 2; ++r) {
+    const float* row = plane + (2 * oh + r) * G.in_w + 2 * ow0;
+    const std::size_t floats = 2 * n;  // within the row: 2*(ow0 + n) <= in_w
+    const simd::vec lo = floats >= L ? simd::load(row) : simd::load_first(row, floats);
+    const simd::vec hi = floats >= 2 * L ? simd::load(row + L)
+                         : floats > L    ? simd::load_first(row + L, floats - L)
+                                         : simd::zero();
+    simd::deinterleave(lo, hi, taps[2 * r], taps[2 * r + 1]);
+  }
+  m = taps[0];
+  which = simd::zero();
+#pragma GCC unroll 3
+  for (std::size_t k = 1; k < 4; ++k) simd::window_max_step(m, which, taps[k], static_cast<float>(k));
+}
+
 template <PoolGeometry G>
 void max_pool_forward(const float* x, float* y, std::size_t batch) {
+  if constexpr (pairs_max_window<G>) {
+    constexpr std::size_t L = simd::lanes;
+    for (std::size_t p = 0; p < batch * G.channels; ++p) {
+      const float* xp = x + p * G.in_plane();
+      float* yp = y + p * G.out_plane();
+      for (std::size_t oh = 0; oh < G.out_h; ++oh)
+        for (std::size_t ow0 = 0; ow0 < G.out_w; ow0 += L) {
+          const std::size_t n = G.out_w - ow0 < L ? G.out_w - ow0 : L;
+          simd::vec m, which;
+          pairs_window_max<G>(xp, oh, ow0, n, m, which);
+          if (n == L)
+            simd::store(yp + oh * G.out_w + ow0, m);
+          else
+            simd::store_first(yp + oh * G.out_w + ow0, m, n);
+        }
+    }
+    return;
+  }
   if constexpr (plain_max_window<G>) {
     for (std::size_t p = 0; p < batch * G.channels; ++p) {
       const float* xp = x + p * G.in_plane();
@@ -110,6 +161,41 @@ void max_pool_forward(const float* x, float* y, std::size_t batch) {
 
 template <PoolGeometry G>
 void max_pool_backward(const float* x, const float* dy, float* dx, std::size_t batch) {
+  if constexpr (pairs_max_window<G>) {
+    // Every element of the covered block is written (its window's gradient or
+    // 0), two rows of 2n floats per vector of outputs; the rest is zeroed.
+    constexpr std::size_t L = simd::lanes;
+    constexpr std::size_t covered_h = 2 * G.out_h, covered_w = 2 * G.out_w;
+    for (std::size_t p = 0; p < batch * G.channels; ++p) {
+      const float* xp = x + p * G.in_plane();
+      const float* dyp = dy + p * G.out_plane();
+      float* dxp = dx + p * G.in_plane();
+      for (std::size_t oh = 0; oh < G.out_h; ++oh) {
+        for (std::size_t ow0 = 0; ow0 < G.out_w; ow0 += L) {
+          const std::size_t n = G.out_w - ow0 < L ? G.out_w - ow0 : L;
+          simd::vec m, which;
+          pairs_window_max<G>(xp, oh, ow0, n, m, which);
+          const float* g0 = dyp + oh * G.out_w + ow0;
+          const simd::vec g = n == L ? simd::load(g0) : simd::load_first(g0, n);
+#pragma GCC unroll 2
+          for (std::size_t r = 0; r < 2; ++r) {
+            simd::vec lo, hi;
+            simd::interleave(simd::where_equal(which, static_cast<float>(2 * r), g),
+                             simd::where_equal(which, static_cast<float>(2 * r + 1), g), lo, hi);
+            float* row = dxp + (2 * oh + r) * G.in_w + 2 * ow0;
+            const std::size_t floats = 2 * n;
+            if (floats >= L) simd::store(row, lo); else simd::store_first(row, lo, floats);
+            if (floats >= 2 * L) simd::store(row + L, hi);
+            else if (floats > L) simd::store_first(row + L, hi, floats - L);
+          }
+        }
+        for (std::size_t r = 2 * oh; r < 2 * oh + 2; ++r)
+          for (std::size_t c = covered_w; c < G.in_w; ++c) dxp[r * G.in_w + c] = 0.0f;
+      }
+      for (std::size_t i = covered_h * G.in_w; i < G.in_plane(); ++i) dxp[i] = 0.0f;
+    }
+    return;
+  }
   if constexpr (plain_max_window<G> && G.stride_h == G.kernel_h && G.stride_w == G.kernel_w) {
     // Windows tile the input without overlap: each element is written once (its
     // window's gradient or 0) instead of zeroing the plane and adding into it.
