@@ -9,8 +9,9 @@
 # The repetitions of all benchmarks run in random order, interleaved: on a
 # shared machine a burst of load then lands on ctcnn's and oneDNN's
 # repetitions alike instead of on all of one and none of the other, and the
-# ratios of medians hold still (S6/S7 forward, three runs 2026-11-22: ratios
-# within 0.05 while the GFLOP/s figures themselves moved by 40%).
+# ratios of medians hold much stiller (S6 and S7 forward, three runs on
+# 2026-11-22: 0.84-0.90 and 0.87-1.00 while the GFLOP/s moved by 40%; one
+# benchmark after another, single ratios had moved by up to 0.5).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build-bench}"

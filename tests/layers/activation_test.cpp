@@ -3,8 +3,10 @@
 // use inputs at least 0.05 away from 0 (the kinks of ReLU / LeakyReLU); the
 // analytic comparison also covers exact zeros, where PyTorch takes the x <= 0
 // branch. Tolerances: see tests/reference/check.hpp.
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
 #include <type_traits>
@@ -12,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "ctcnn/kernels/activation.hpp"
 #include "ctcnn/layers/activation.hpp"
 #include "reference/activation.hpp"
 #include "reference/check.hpp"
@@ -80,4 +83,40 @@ TEST_CASE("sigmoid forward and backward", "[sigmoid][activation][forward][backwa
 }
 TEST_CASE("tanh forward and backward", "[tanh][activation][forward][backward]") {
   check_shapes<cn::Tanh>(Activation::tanh, 0.0, 5500);
+}
+
+// PyTorch's relu keeps NaN (relu(NaN) = NaN) and its backward passes a NaN
+// output's gradient on (threshold_backward zeroes only where y <= 0); -0 and 0
+// give +0. A ReLU that made NaN 0 would hide a diverged layer from every check
+// after it. 37 elements: whole vectors for every lane count, and a scalar tail.
+TEST_CASE("relu keeps NaN and gives +0 for -0, forward and backward, as PyTorch", "[relu][activation][nan]") {
+  constexpr std::size_t n = 37;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> x(n), dy(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const float pattern[] = {nan, -0.0f, 0.0f, -2.5f, 1.5f};
+    x[i] = pattern[(i * 3) % 5];
+    dy[i] = 10.0f + static_cast<float>(i);
+  }
+  x[n - 1] = nan;  // in the scalar tail too
+  std::vector<float> y(n), dx(n);
+  ctcnn::kernels::elementwise_forward<ctcnn::kernels::relu_fn>(x.data(), y.data(), n);
+  ctcnn::kernels::elementwise_backward<ctcnn::kernels::relu_fn>(x.data(), y.data(), dy.data(), dx.data(), n);
+  std::size_t nans = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    INFO("element " << i << ": x = " << x[i] << ", y = " << y[i] << ", dx = " << dx[i]);
+    if (std::isnan(x[i])) {
+      ++nans;
+      CHECK(std::isnan(y[i]));
+      CHECK(dx[i] == dy[i]);
+    } else if (x[i] <= 0.0f) {
+      CHECK(y[i] == 0.0f);
+      CHECK_FALSE(std::signbit(y[i]));
+      CHECK(dx[i] == 0.0f);
+    } else {
+      CHECK(y[i] == x[i]);
+      CHECK(dx[i] == dy[i]);
+    }
+  }
+  CHECK(nans >= 8);
 }

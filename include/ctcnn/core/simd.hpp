@@ -26,16 +26,6 @@ using vec = __m512;
 [[gnu::always_inline]] inline vec fmadd(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
 [[gnu::always_inline]] inline vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
 [[gnu::always_inline]] inline vec mul(vec a, vec b) { return _mm512_mul_ps(a, b); }
-// a > b ? a : b, which is what MAXPS computes (NaN or equal: b), written as a
-// compare and blend because GCC 12 warns (-Wmaybe-uninitialized) inside
-// _mm512_max_ps, as inside most 512-bit intrinsics that take no pass-through.
-[[gnu::always_inline]] inline vec max(vec a, vec b) {
-  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), b, a);
-}
-// v where c > 0, else 0 (NaN in c gives 0).
-[[gnu::always_inline]] inline vec where_positive(vec c, vec v) {
-  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(c, _mm512_setzero_ps(), _CMP_GT_OQ), v);
-}
 // The first n lanes (n <= lanes); the others read as zero and are not touched.
 [[gnu::always_inline]] inline vec load_first(const float* p, std::size_t n) {
   return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
@@ -131,10 +121,6 @@ using vec = __m256;
 [[gnu::always_inline]] inline vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
 [[gnu::always_inline]] inline vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
 [[gnu::always_inline]] inline vec mul(vec a, vec b) { return _mm256_mul_ps(a, b); }
-[[gnu::always_inline]] inline vec max(vec a, vec b) { return _mm256_max_ps(a, b); }
-[[gnu::always_inline]] inline vec where_positive(vec c, vec v) {
-  return _mm256_and_ps(_mm256_cmp_ps(c, _mm256_setzero_ps(), _CMP_GT_OQ), v);
-}
 [[gnu::always_inline]] inline __m256i first_mask(std::size_t n) {
   const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), idx);
@@ -189,8 +175,6 @@ using vec = float __attribute__((vector_size(16)));
 [[gnu::always_inline]] inline vec fmadd(vec a, vec b, vec c) { return a * b + c; }
 [[gnu::always_inline]] inline vec add(vec a, vec b) { return a + b; }
 [[gnu::always_inline]] inline vec mul(vec a, vec b) { return a * b; }
-[[gnu::always_inline]] inline vec max(vec a, vec b) { return a > b ? a : b; }
-[[gnu::always_inline]] inline vec where_positive(vec c, vec v) { return c > zero() ? v : zero(); }
 [[gnu::always_inline]] inline vec load_first(const float* p, std::size_t n) {
   vec v = zero();
   for (std::size_t i = 0; i < n; ++i) v[i] = p[i];
@@ -232,10 +216,17 @@ template <std::size_t S>
 
 constexpr std::size_t vectors_for(std::size_t n) { return (n + lanes - 1) / lanes; }
 
+// ReLU as PyTorch computes it: x, except +0 where x <= 0; NaN stays NaN (MAXPS
+// with 0 would have made it 0, hiding a diverged value from every check after).
+// Vector-extension compares and selects: the same code for every lane count.
+[[gnu::always_inline]] inline vec relu(vec x) { return x <= zero() ? zero() : x; }
+// ReLU's backward from its output y: dy, except 0 where y <= 0 (a NaN output
+// passes its gradient on, as PyTorch's threshold_backward does).
+[[gnu::always_inline]] inline vec relu_gate(vec y, vec dy) { return y <= zero() ? zero() : dy; }
+
 // One step of a pooling window's running maximum in PyTorch's order: v replaces
 // m where v > m or v is NaN, unless m is NaN already (the first maximum and the
 // first NaN win; -0 then +0 keeps -0). `which` becomes k where v replaced m.
-// Vector-extension compares and selects: the same code for every lane count.
 [[gnu::always_inline]] inline void window_max_step(vec& m, vec& which, vec v, float k) {
   const auto take = ((v > m) | (v != v)) & (m == m);
   m = take ? v : m;

@@ -12,9 +12,11 @@
 
 namespace ctcnn::kernels {
 
+// As PyTorch: NaN propagates (relu(NaN) = NaN, and a NaN output passes its
+// gradient on), x <= 0 gives +0.
 struct relu_fn {
-  static float forward(float x) { return x > 0.0f ? x : 0.0f; }
-  static float backward(float /*x*/, float y, float dy) { return y > 0.0f ? dy : 0.0f; }
+  static float forward(float x) { return x <= 0.0f ? 0.0f : x; }
+  static float backward(float /*x*/, float y, float dy) { return y <= 0.0f ? 0.0f : dy; }
 };
 
 template <std::intmax_t Num, std::intmax_t Den>
@@ -45,15 +47,14 @@ void elementwise_backward(const float* x, const float* y, const float* dy, float
   for (std::size_t i = 0; i < count; ++i) dx[i] = Fn::backward(x[i], y[i], dy[i]);
 }
 
-// ReLU in whole vectors (GCC does not vectorise the select on its own because of
-// NaN): max(x, 0) is exactly x > 0 ? x : 0, NaN and -0 included (MAXPS returns
-// its second operand when the operands are unordered or both zero).
+// ReLU in whole vectors (GCC does not vectorise the scalar select on its own):
+// simd::relu and simd::relu_gate are the same selects, lane by lane.
 template <>
 inline void elementwise_forward<relu_fn>(const float* x, float* y, std::size_t count) {
   constexpr std::size_t L = simd::lanes;
   const std::size_t whole = count / L * L;
   for (std::size_t i = 0; i < whole; i += L)
-    simd::store(y + i, simd::max(simd::load(x + i), simd::zero()));
+    simd::store(y + i, simd::relu(simd::load(x + i)));
   for (std::size_t i = whole; i < count; ++i) y[i] = relu_fn::forward(x[i]);
 }
 template <>
@@ -62,7 +63,7 @@ inline void elementwise_backward<relu_fn>(const float* /*x*/, const float* y, co
   constexpr std::size_t L = simd::lanes;
   const std::size_t whole = count / L * L;
   for (std::size_t i = 0; i < whole; i += L)
-    simd::store(dx + i, simd::where_positive(simd::load(y + i), simd::load(dy + i)));
+    simd::store(dx + i, simd::relu_gate(simd::load(y + i), simd::load(dy + i)));
   for (std::size_t i = whole; i < count; ++i) dx[i] = relu_fn::backward(0.0f, y[i], dy[i]);
 }
 
