@@ -240,6 +240,73 @@ TEST_CASE("LeNet-5: InputGradient::skip gives the same parameter gradients",
   CHECK(gradients_of(*net) == with_dx);
 }
 
+// A ReLU right below a max pool has its backward folded into the pool's
+// (Sequential::relu_under_pool). Checked bit for bit against every layer's own
+// backward run one after the other on the same activations: the pairs path of
+// 2x2 pools with the ReLU as layer 0 (so the input gradient comes from the
+// fused pair), and a padded 3x3 pool (the general path) after a convolution.
+// Inputs in [-1, 1]: many windows whose maximum is <= 0, which the ReLU stops.
+struct ReluPoolAtInput : cn::Sequential<cn::Input<3, 8, 36>, cn::ReLU, cn::MaxPool2d<2>, cn::Flatten,
+                                        cn::Linear<4>> {};
+struct ConvReluPaddedPool
+    : cn::Sequential<cn::Input<2, 9, 7>, cn::Conv2d<3, 3, cn::Padding<1>>, cn::ReLU,
+                     cn::MaxPool2d<3, cn::Stride<2>, cn::Padding<1>>, cn::Flatten, cn::Linear<4>> {};
+// Not folded: a LeakyReLU under the pool, a ReLU above it.
+struct LeakyPoolRelu : cn::Sequential<cn::Input<2, 6, 6>, cn::LeakyReLU<>, cn::MaxPool2d<2>, cn::ReLU,
+                                      cn::Flatten, cn::Linear<3>> {};
+static_assert(ReluPoolAtInput::relu_under_pool<0> && ReluPoolAtInput::pool_over_relu<1>);
+static_assert(ConvReluPaddedPool::relu_under_pool<1> && !ConvReluPaddedPool::relu_under_pool<0>);
+static_assert(!LeakyPoolRelu::relu_under_pool<0> && !LeakyPoolRelu::relu_under_pool<2>);
+static_assert(LeNet5::relu_under_pool<1> && LeNet5::relu_under_pool<4> && !LeNet5::relu_under_pool<8>);
+
+// N = 1 runs one chunk, so the parameter gradients are summed as the layers sum
+// them (bit for bit); with several chunks they are added chunk by chunk, in
+// another order, and compared within float rounding. sparse: the input gradient
+// comes straight out of the pool (a pool over the input), so most of it is 0.
+template <class Net, std::size_t N>
+void check_against_layer_by_layer(std::uint32_t seed, bool sparse) {
+  auto net = std::make_unique<Net>();
+  init_parameters(*net, seed);
+  const auto x = random_input<N, Net>(seed + 1);
+  const auto dy = random_output_grad<N, Net>(seed + 2);
+  auto ws = cn::make_workspace<N>(*net);
+  net->forward(*x, *ws);
+  net->backward(*ws, *dy, cn::InputGradient::compute);
+
+  std::vector<float> g(dy->begin(), dy->end()), grads(Net::parameter_count, 0.0f);
+  auto layer = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+    using L = typename Net::template layer_t<I>;
+    std::vector<float> dx(N * L::input_shape::size);
+    L::backward(ws->template activation<I>().data(), ws->template activation<I + 1>().data(), g.data(),
+                dx.data(), net->parameters().data() + Net::template parameter_offset<I>,
+                grads.data() + Net::template parameter_offset<I>, N);
+    g = std::move(dx);
+  };
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (layer(std::integral_constant<std::size_t, Net::layer_count - 1 - I>{}), ...);
+  }(std::make_index_sequence<Net::layer_count>{});
+
+  CHECK(std::vector<float>(ws->input_grad().begin(), ws->input_grad().end()) == g);
+  if constexpr (N == 1) {
+    CHECK(gradients_of(*net) == grads);
+  } else {
+    ct::check_close("parameter gradients", gradients_of(*net), grads, ct::Tolerance{1e-6, 1e-5});
+  }
+  std::size_t zeros = 0;
+  for (float v : g) zeros += v == 0.0f;
+  if (sparse) CHECK(zeros >= g.size() * 3 / 4);  // at least the 2x2 pool's zeros
+}
+
+TEST_CASE("a ReLU under a max pool: folded backward equals the layers' own, bit for bit",
+          "[sequential][backward][fusion]") {
+  check_against_layer_by_layer<ReluPoolAtInput, 1>(700, true);
+  check_against_layer_by_layer<ReluPoolAtInput, 3>(701, true);
+  check_against_layer_by_layer<ConvReluPaddedPool, 1>(710, false);
+  check_against_layer_by_layer<ConvReluPaddedPool, 2>(711, false);
+  check_against_layer_by_layer<LeakyPoolRelu, 1>(720, true);
+  check_against_layer_by_layer<LeakyPoolRelu, 2>(721, true);
+}
+
 // ---- parameters -----------------------------------------------------------------------
 
 TEST_CASE("parameter counts", "[sequential][parameters]") {

@@ -159,8 +159,14 @@ void max_pool_forward(const float* x, float* y, std::size_t batch) {
   }
 }
 
-template <PoolGeometry G>
+// ThroughRelu: x is a ReLU's output and dx the gradient w.r.t. that ReLU's
+// input: a window's gradient goes to its maximum only where that maximum is not
+// <= 0 (ReLU's backward, relu_fn, applied on the way: the same values as the
+// two layers' backwards one after the other, without the pass over the plane).
+template <PoolGeometry G, bool ThroughRelu = false>
 void max_pool_backward(const float* x, const float* dy, float* dx, std::size_t batch) {
+  // The window's gradient g, gated by its maximum's value v when ThroughRelu.
+  auto gated = [](float v, float g) { return ThroughRelu && v <= 0.0f ? 0.0f : g; };
   if constexpr (pairs_max_window<G>) {
     // Every element of the covered block is written (its window's gradient or
     // 0), two rows of 2n floats per vector of outputs; the rest is zeroed.
@@ -176,7 +182,8 @@ void max_pool_backward(const float* x, const float* dy, float* dx, std::size_t b
           simd::vec m, which;
           pairs_window_max<G>(xp, oh, ow0, n, m, which);
           const float* g0 = dyp + oh * G.out_w + ow0;
-          const simd::vec g = n == L ? simd::load(g0) : simd::load_first(g0, n);
+          simd::vec g = n == L ? simd::load(g0) : simd::load_first(g0, n);
+          if constexpr (ThroughRelu) g = simd::relu_gate(m, g);
 #pragma GCC unroll 2
           for (std::size_t r = 0; r < 2; ++r) {
             simd::vec lo, hi;
@@ -207,7 +214,7 @@ void max_pool_backward(const float* x, const float* dy, float* dx, std::size_t b
       for (std::size_t oh = 0; oh < G.out_h; ++oh) {
         for (std::size_t ow = 0; ow < G.out_w; ++ow) {
           const std::size_t best = plain_window_argmax<G>(xp, oh, ow);
-          const float g = dyp[oh * G.out_w + ow];
+          const float g = gated(xp[best], dyp[oh * G.out_w + ow]);
           const std::size_t base = oh * G.kernel_h * G.in_w + ow * G.kernel_w;
 #pragma GCC unroll 16
           for (std::size_t k = 0; k < G.kernel_h * G.kernel_w; ++k) {
@@ -229,8 +236,10 @@ void max_pool_backward(const float* x, const float* dy, float* dx, std::size_t b
       float* dxp = dx + p * G.in_plane();
       for (std::size_t i = 0; i < G.in_plane(); ++i) dxp[i] = 0.0f;
       for (std::size_t oh = 0; oh < G.out_h; ++oh)
-        for (std::size_t ow = 0; ow < G.out_w; ++ow)
-          dxp[plain_window_argmax<G>(xp, oh, ow)] += dyp[oh * G.out_w + ow];
+        for (std::size_t ow = 0; ow < G.out_w; ++ow) {
+          const std::size_t best = plain_window_argmax<G>(xp, oh, ow);
+          dxp[best] += gated(xp[best], dyp[oh * G.out_w + ow]);
+        }
     }
     return;
   }
@@ -242,7 +251,7 @@ void max_pool_backward(const float* x, const float* dy, float* dx, std::size_t b
     for (std::size_t oh = 0; oh < G.out_h; ++oh)
       for (std::size_t ow = 0; ow < G.out_w; ++ow) {
         const long i = max_window_argmax<G>(xp, oh, ow);
-        if (i >= 0) dxp[i] += dyp[oh * G.out_w + ow];
+        if (i >= 0) dxp[i] += gated(xp[i], dyp[oh * G.out_w + ow]);
       }
   }
 }

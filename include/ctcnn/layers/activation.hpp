@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "ctcnn/core/layer.hpp"
 #include "ctcnn/core/shape.hpp"
@@ -23,6 +24,8 @@ namespace ctcnn {
 template <class In, class Fn, class Name>
 struct ActivationLayer : detail::pointwise_layer_base<In, In> {
   static constexpr std::size_t macs = 0;
+  // A max pool right above takes this layer's backward into its own (Sequential).
+  static constexpr bool is_relu = std::is_same_v<Fn, kernels::relu_fn>;
   static void forward(const float* x, float* y, const float* /*params*/, std::size_t batch) {
     kernels::elementwise_forward<Fn>(x, y, batch * In::size);
   }

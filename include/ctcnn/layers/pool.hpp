@@ -75,6 +75,14 @@ struct Pool2dLayer {
       kernels::avg_pool_backward<G>(dy, dx, batch);
     }
   }
+  // A ReLU just below: its backward and this one's in one pass (Sequential
+  // calls this instead of the two; x is the ReLU's output, dx the gradient
+  // w.r.t. the ReLU's input).
+  static void backward_through_relu(const float* x, const float* dy, float* dx, std::size_t batch)
+    requires Max
+  {
+    if (dx) kernels::max_pool_backward<G, true>(x, dy, dx, batch);
+  }
   static std::string describe() { return detail::describe_pool(G, Max); }
 };
 

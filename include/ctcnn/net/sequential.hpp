@@ -206,6 +206,29 @@ struct Sequential<Input<InDims...>, Specs...> {
   template <std::size_t I>
   static constexpr std::size_t parameter_offset = traits::parameter_offsets[I];
 
+  // A ReLU right below a max pool: the pool's backward applies the ReLU's on the
+  // way (the gradient of a window goes to its maximum, and the ReLU passes it
+  // where that maximum is not <= 0), so the ReLU's own backward, a pass over
+  // its whole activation, is skipped. Same values as the two backwards.
+  template <std::size_t I>
+  static constexpr bool relu_under_pool = [] {
+    if constexpr (I + 1 < layer_count) {
+      return requires { requires layer_t<I>::is_relu; } &&
+             requires(const float* c, float* f) { layer_t<I + 1>::backward_through_relu(c, c, f, 1); };
+    } else {
+      return false;
+    }
+  }();
+  // Layer I is the pool of such a pair.
+  template <std::size_t I>
+  static constexpr bool pool_over_relu = [] {
+    if constexpr (I > 0) {
+      return relu_under_pool<I - 1>;
+    } else {
+      return false;
+    }
+  }();
+
   // Receptive field of one element of the final output (meaningful while the
   // network is convolutional; `global` once a layer mixes all positions).
   static constexpr std::size_t receptive_field_rows =
@@ -308,7 +331,7 @@ struct Sequential<Input<InDims...>, Specs...> {
     constexpr std::size_t chunks = detail::batch_chunks(N);
     const bool input_grad = input_gradient == InputGradient::compute;
     if constexpr (chunks <= 1) {
-      std::copy(dy.begin(), dy.end(), ws.grad_buffer(layer_count % 2));
+      std::copy(dy.begin(), dy.end(), ws.grad_buffer(grad_buffer_of[layer_count]));
       backward_layers(ws, input_grad, 0, N, grads_.data(), std::make_index_sequence<layer_count>{});
     } else {
 #ifdef _OPENMP
@@ -325,7 +348,7 @@ struct Sequential<Input<InDims...>, Specs...> {
           std::fill(chunk_grads, chunk_grads + parameter_count, 0.0f);
           std::copy(dy.data() + begin * output_shape_t::size,
                     dy.data() + (begin + count) * output_shape_t::size,
-                    ws.grad_buffer(layer_count % 2) + begin * max_activation_size);
+                    ws.grad_buffer(grad_buffer_of[layer_count]) + begin * max_activation_size);
           backward_layers(ws, input_grad, begin, count, chunk_grads,
                           std::make_index_sequence<layer_count>{});
         }
@@ -424,10 +447,25 @@ struct Sequential<Input<InDims...>, Specs...> {
      ...);
   }
 
-  // Layer I reads its output gradient from buffer (I+1)%2 and writes its input
-  // gradient to buffer I%2: two buffers of the largest activation suffice. With
-  // several chunks, a chunk's samples start at begin * max_activation_size in
-  // both buffers (its own floats whatever the layer); a single chunk starts at 0.
+  // The buffer holding the gradient w.r.t. layer I's input (I = layer_count: the
+  // network's output, where backward puts dy). Layers alternate between two
+  // buffers of the largest activation; a ReLU folded into the pool above writes
+  // nothing, so the pool writes where the ReLU would have. The network's input
+  // gradient is always in buffer 0 (Workspace::input_grad).
+  static constexpr std::array<std::size_t, layer_count + 1> grad_buffer_of = [] {
+    std::array<bool, layer_count + 1> folded{};
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((folded[I] = relu_under_pool<I>), ...);
+    }(std::make_index_sequence<layer_count>{});
+    std::array<std::size_t, layer_count + 1> buffer{};
+    for (std::size_t i = 0; i < layer_count; ++i) buffer[i + 1] = folded[i] ? buffer[i] : 1 - buffer[i];
+    return buffer;
+  }();
+
+  // Layer I reads its output gradient from buffer grad_buffer_of[I+1] and writes
+  // its input gradient to grad_buffer_of[I]. With several chunks, a chunk's
+  // samples start at begin * max_activation_size in both buffers (its own floats
+  // whatever the layer); a single chunk starts at 0.
   template <std::size_t N, std::size_t... I>
   void backward_layers(Workspace<Sequential, N>& ws, bool input_grad, std::size_t begin,
                        std::size_t count, float* grads, std::index_sequence<I...>) const {
@@ -436,13 +474,21 @@ struct Sequential<Input<InDims...>, Specs...> {
   template <std::size_t I, std::size_t N>
   void backward_layer(Workspace<Sequential, N>& ws, bool input_grad, std::size_t begin,
                       std::size_t count, float* grads) const {
+    if constexpr (relu_under_pool<I>) return;  // done by the pool above (layer I + 1)
     const std::size_t offset = begin * max_activation_size;
-    float* dx = (I > 0 || input_grad) ? ws.grad_buffer(I % 2) + offset : nullptr;
-    layer_t<I>::backward(
-        ws.template activation<I>().data() + begin * layer_t<I>::input_shape::size,
-        ws.template activation<I + 1>().data() + begin * layer_t<I>::output_shape::size,
-        ws.grad_buffer((I + 1) % 2) + offset, dx, params_.data() + parameter_offset<I>,
-        grads + parameter_offset<I>, count);
+    const float* dy = ws.grad_buffer(grad_buffer_of[I + 1]) + offset;
+    if constexpr (pool_over_relu<I>) {
+      // The gradient w.r.t. the ReLU's input, so the network's input when the ReLU is layer 0.
+      float* dx = (I > 1 || input_grad) ? ws.grad_buffer(grad_buffer_of[I]) + offset : nullptr;
+      layer_t<I>::backward_through_relu(
+          ws.template activation<I>().data() + begin * layer_t<I>::input_shape::size, dy, dx, count);
+    } else {
+      float* dx = (I > 0 || input_grad) ? ws.grad_buffer(grad_buffer_of[I]) + offset : nullptr;
+      layer_t<I>::backward(
+          ws.template activation<I>().data() + begin * layer_t<I>::input_shape::size,
+          ws.template activation<I + 1>().data() + begin * layer_t<I>::output_shape::size, dy, dx,
+          params_.data() + parameter_offset<I>, grads + parameter_offset<I>, count);
+    }
   }
 
   // Inference in chunks through two buffers sized for the largest layer: on the
