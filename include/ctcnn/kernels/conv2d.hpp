@@ -1403,7 +1403,7 @@ struct ColumnWeightGradPlan {
     return b;
   }();
   static constexpr std::size_t sums_size = G.out_c * G.in_c * kk * simd::lanes;
-  static constexpr bool possible = F::possible && F::fits && kk + G.kernel_w + 1 <= simd::registers &&
+  static constexpr bool possible = F::possible && F::fits && kk + G.kernel_w + 2 <= simd::registers &&
                                    sums_size <= stack_floats / 4;
 };
 

@@ -474,20 +474,22 @@ struct Sequential<Input<InDims...>, Specs...> {
   template <std::size_t I, std::size_t N>
   void backward_layer(Workspace<Sequential, N>& ws, bool input_grad, std::size_t begin,
                       std::size_t count, float* grads) const {
-    if constexpr (relu_under_pool<I>) return;  // done by the pool above (layer I + 1)
     const std::size_t offset = begin * max_activation_size;
-    const float* dy = ws.grad_buffer(grad_buffer_of[I + 1]) + offset;
-    if constexpr (pool_over_relu<I>) {
+    if constexpr (relu_under_pool<I>) {
+      // done by the pool above (layer I + 1)
+    } else if constexpr (pool_over_relu<I>) {
       // The gradient w.r.t. the ReLU's input, so the network's input when the ReLU is layer 0.
       float* dx = (I > 1 || input_grad) ? ws.grad_buffer(grad_buffer_of[I]) + offset : nullptr;
       layer_t<I>::backward_through_relu(
-          ws.template activation<I>().data() + begin * layer_t<I>::input_shape::size, dy, dx, count);
+          ws.template activation<I>().data() + begin * layer_t<I>::input_shape::size,
+          ws.grad_buffer(grad_buffer_of[I + 1]) + offset, dx, count);
     } else {
       float* dx = (I > 0 || input_grad) ? ws.grad_buffer(grad_buffer_of[I]) + offset : nullptr;
       layer_t<I>::backward(
           ws.template activation<I>().data() + begin * layer_t<I>::input_shape::size,
-          ws.template activation<I + 1>().data() + begin * layer_t<I>::output_shape::size, dy, dx,
-          params_.data() + parameter_offset<I>, grads + parameter_offset<I>, count);
+          ws.template activation<I + 1>().data() + begin * layer_t<I>::output_shape::size,
+          ws.grad_buffer(grad_buffer_of[I + 1]) + offset, dx, params_.data() + parameter_offset<I>,
+          grads + parameter_offset<I>, count);
     }
   }
 
