@@ -262,6 +262,22 @@ struct ChannelPlan {
   static constexpr bool fits = band_size + packed_size + ocp + partial_size <= stack_floats;
 };
 
+// The lanes x lanes block of src (row stride SrcStride) at row i0, column j0,
+// transposed: blk[j] holds column j0 + j of rows i0.. (zero past row Rows and
+// past column Cols).
+template <std::size_t Rows, std::size_t Cols, std::size_t SrcStride>
+[[gnu::always_inline]] inline void load_transposed(const float* src, std::size_t i0, std::size_t j0,
+                                                   simd::vec (&blk)[simd::lanes]) {
+  constexpr std::size_t L = simd::lanes;
+  const std::size_t n = Cols - j0 < L ? Cols - j0 : L;
+#pragma GCC unroll 64
+  for (std::size_t i = 0; i < L; ++i) {
+    const float* s = src + (i0 + i) * SrcStride + j0;
+    blk[i] = i0 + i >= Rows ? simd::zero() : n == L ? simd::load(s) : simd::load_first(s, n);
+  }
+  simd::transpose(blk);
+}
+
 // dst[j * DstStride + i] = src[i * SrcStride + j] for j < Cols and i < Rows, zeros
 // for Rows <= i < RowsPadded (a whole number of vectors): a matrix transposed in
 // lanes x lanes blocks in registers. Weights are packed on every call, so at
@@ -272,17 +288,11 @@ inline void transpose_into(const float* src, float* dst) {
   constexpr std::size_t L = simd::lanes;
   for (std::size_t i0 = 0; i0 < RowsPadded; i0 += L)
     for (std::size_t j0 = 0; j0 < Cols; j0 += L) {
-      const std::size_t n = Cols - j0 < L ? Cols - j0 : L;
       simd::vec blk[L];
-#pragma GCC unroll 64
-      for (std::size_t i = 0; i < L; ++i) {
-        const float* s = src + (i0 + i) * SrcStride + j0;
-        blk[i] = i0 + i >= Rows ? simd::zero() : n == L ? simd::load(s) : simd::load_first(s, n);
-      }
-      simd::transpose(blk);
+      load_transposed<Rows, Cols, SrcStride>(src, i0, j0, blk);
 #pragma GCC unroll 64
       for (std::size_t j = 0; j < L; ++j)
-        if (j < n) simd::store(dst + (j0 + j) * DstStride + i0, blk[j]);
+        if (j0 + j < Cols) simd::store(dst + (j0 + j) * DstStride + i0, blk[j]);
     }
 }
 
@@ -296,17 +306,11 @@ inline void add_transposed(const float* src, float* dst) {
   for (std::size_t i0 = 0; i0 < Rows; i0 += L) {
     const std::size_t m = Rows - i0 < L ? Rows - i0 : L;
     for (std::size_t j0 = 0; j0 < Cols; j0 += L) {
-      const std::size_t n = Cols - j0 < L ? Cols - j0 : L;
       simd::vec blk[L];
-#pragma GCC unroll 64
-      for (std::size_t i = 0; i < L; ++i) {
-        const float* s = src + (i0 + i) * SrcStride + j0;
-        blk[i] = i >= m ? simd::zero() : n == L ? simd::load(s) : simd::load_first(s, n);
-      }
-      simd::transpose(blk);
+      load_transposed<Rows, Cols, SrcStride>(src, i0, j0, blk);
 #pragma GCC unroll 64
       for (std::size_t j = 0; j < L; ++j) {
-        if (j >= n) continue;
+        if (j0 + j >= Cols) continue;
         float* d = dst + (j0 + j) * DstStride + i0;
         if (m == L)
           simd::store(d, simd::add(simd::load(d), blk[j]));
