@@ -18,6 +18,10 @@
 #include <string_view>
 #include <vector>
 
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
+
 #include "ctcnn/ctcnn.hpp"
 #include "ctcnn/train/optimizer.hpp"
 #include "train_test_support.hpp"
@@ -306,4 +310,55 @@ TEST_CASE("Optimizers step a whole network", "[optimizer]") {
       REQUIRE(params[i] == Approx(expected).margin(1e-6));
     }
   }
+}
+
+// A parameter whose gradient stays 0 sees its moments decay by beta^t; from about
+// step 800 on (0.9^t from 1e-4) exact arithmetic would keep them as denormals,
+// each operation on which is a microcode assist. The updates flush them to 0
+// instead, and leave the caller's floating-point mode as it was.
+TEST_CASE("Optimizer state decays to zero instead of into denormals", "[optimizer]") {
+  const auto has_denormal = [](std::span<const float> values) {
+    for (const float v : values)
+      if (std::fpclassify(v) == FP_SUBNORMAL) return true;
+    return false;
+  };
+  const auto run = [&](auto& opt, TinyModel& model, auto state_name) {
+    opt.zero_grad();
+    model.grads.fill(1e-3f);
+    opt.step();
+    std::size_t steps_with_denormals = 0;
+    float last_nonzero = 1.0f;
+    for (int t = 0; t < 1000; ++t) {
+      opt.zero_grad();
+      opt.step();
+      opt.for_each_state([&](std::string_view name, std::span<float> values) {
+        if (name != state_name) return;
+        if (has_denormal(values)) ++steps_with_denormals;
+        if (values[0] != 0.0f) last_nonzero = values[0];
+      });
+    }
+    CHECK(steps_with_denormals == 0);
+    CHECK(std::fpclassify(last_nonzero) == FP_NORMAL);
+    CHECK(last_nonzero < 1e-36f);  // it did decay all the way down before vanishing
+    CHECK_FALSE(has_denormal(model.params));
+  };
+#if defined(__SSE__)
+  constexpr unsigned mode_bits = ~0x3Fu;  // all but the exception flags
+  const unsigned caller_mode = _mm_getcsr() & mode_bits;
+#endif
+  SECTION("Adam's first moment") {
+    TinyModel model;
+    model.params.fill(0.5f);
+    auto opt = std::make_unique<ctcnn::Adam<TinyModel>>(model);
+    run(*opt, model, std::string_view("exp_avg"));
+  }
+  SECTION("SGD's momentum buffer") {
+    TinyModel model;
+    model.params.fill(0.5f);
+    ctcnn::SGD opt(model, {.lr = 0.01f, .momentum = 0.9f});
+    run(opt, model, std::string_view("momentum_buffer"));
+  }
+#if defined(__SSE__)
+  CHECK((_mm_getcsr() & mode_bits) == caller_mode);
+#endif
 }
