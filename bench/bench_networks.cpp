@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstddef>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -22,6 +23,15 @@ namespace bench {
 namespace {
 
 namespace cn = ctcnn;
+
+// The 2-thread figures depend on OpenMP's wait policy: recorded in the output's
+// context, which the report prints.
+const bool wait_policy_recorded = [] {
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  benchmark::AddCustomContext("omp_wait_policy",
+                              policy ? policy : "unset (libgomp's default: spin, then sleep)");
+  return true;
+}();
 
 struct LeNet5 : cn::Sequential<cn::Input<1, 28, 28>,
                                cn::Conv2d<6, 5, cn::Padding<2>>, cn::ReLU, cn::MaxPool2d<2>,

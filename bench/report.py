@@ -94,6 +94,9 @@ def main(path, stat_paths=None):
     print(f"repetitions: {reps} (medians; 'spread' = max/min - 1 over repetitions of ctcnn's figure)")
     for isa, v in sorted(peaks.items()):
         print(f"single-core FP32 FMA peak ({isa}): {v / 1e9:.1f} GFLOP/s")
+    # The 2-thread figures depend on it (bench/run.sh records it and says how).
+    if "omp_wait_policy" in ctx:
+        print("OpenMP wait policy (OMP_WAIT_POLICY): " + ctx["omp_wait_policy"])
     if stat_paths:
         shares = cpu_steal(*stat_paths)
         if shares:

@@ -17,10 +17,15 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build-bench}"
 reps="${REPS:-9}"
 min_time="${MIN_TIME:-0.1}"
-# Threads that wait at a barrier sleep instead of spinning: on a shared machine
-# a spinning thread holds a core that its partner needs (measured here: the
-# 2-thread figures fell 10x under load with the default, active spinning).
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+# OpenMP's wait policy is left to libgomp's default unless OMP_WAIT_POLICY is
+# set: a thread that reaches a barrier first spins for a while (~300k
+# iterations), then sleeps. The bench measures on an otherwise idle machine, and
+# there a sleeping thread costs a wake-up of its idle vCPU at every parallel
+# region, which this VM's host answered in 10-300 us: on 2026-11-22, runs of
+# both policies alternately, passive waits took simple_cnn's 2-thread training
+# step to 1.2-1.4 ms (the 1-thread step: 0.85-0.98 ms) against 0.57-0.61 ms
+# with the default. With another process busy on the cores, spinning threads
+# hold a core their partner needs: set OMP_WAIT_POLICY=passive then.
 mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCTCNN_BUILD_BENCHMARKS=ON \
       -DCTCNN_BUILD_TESTS=OFF -DCTCNN_BUILD_EXAMPLES=OFF > "$build/cmake.log"
