@@ -258,6 +258,16 @@ static_assert(ReluPoolAtInput::relu_under_pool<0> && ReluPoolAtInput::pool_over_
 static_assert(ConvReluPaddedPool::relu_under_pool<1> && !ConvReluPaddedPool::relu_under_pool<0>);
 static_assert(!LeakyPoolRelu::relu_under_pool<0> && !LeakyPoolRelu::relu_under_pool<2>);
 static_assert(LeNet5::relu_under_pool<1> && LeNet5::relu_under_pool<4> && !LeNet5::relu_under_pool<8>);
+// A Flatten's backward is skipped too (Sequential::reshape_only): first (the
+// input gradient is the Linear's), last (dy goes straight to the conv), and in
+// the middle of every network above.
+struct FlattenFirst : cn::Sequential<cn::Input<2, 3, 5>, cn::Flatten, cn::Linear<4>, cn::ReLU,
+                                     cn::Linear<3>> {};
+struct FlattenLast : cn::Sequential<cn::Input<2, 6, 6>, cn::Conv2d<3, 3>, cn::ReLU, cn::Conv2d<2, 3>,
+                                    cn::Flatten> {};
+static_assert(FlattenFirst::reshape_only<0> && !FlattenFirst::reshape_only<1>);
+static_assert(FlattenLast::reshape_only<3> && !FlattenLast::reshape_only<2>);
+static_assert(LeNet5::reshape_only<6> && !LeNet5::reshape_only<5>);
 
 // N = 1 runs one chunk, so the parameter gradients are summed as the layers sum
 // them (bit for bit); with several chunks they are added chunk by chunk, in
@@ -297,7 +307,7 @@ void check_against_layer_by_layer(std::uint32_t seed, bool sparse) {
   if (sparse) CHECK(zeros >= g.size() * 3 / 4);  // at least the 2x2 pool's zeros
 }
 
-TEST_CASE("a ReLU under a max pool: folded backward equals the layers' own, bit for bit",
+TEST_CASE("skipped backwards (a ReLU under a max pool, a Flatten) equal the layers' own, bit for bit",
           "[sequential][backward][fusion]") {
   check_against_layer_by_layer<ReluPoolAtInput, 1>(700, true);
   check_against_layer_by_layer<ReluPoolAtInput, 3>(701, true);
@@ -305,6 +315,10 @@ TEST_CASE("a ReLU under a max pool: folded backward equals the layers' own, bit 
   check_against_layer_by_layer<ConvReluPaddedPool, 2>(711, false);
   check_against_layer_by_layer<LeakyPoolRelu, 1>(720, true);
   check_against_layer_by_layer<LeakyPoolRelu, 2>(721, true);
+  check_against_layer_by_layer<FlattenFirst, 1>(730, false);
+  check_against_layer_by_layer<FlattenFirst, 5>(731, false);
+  check_against_layer_by_layer<FlattenLast, 1>(740, false);
+  check_against_layer_by_layer<FlattenLast, 4>(741, false);
 }
 
 // ---- parameters -----------------------------------------------------------------------

@@ -15,6 +15,9 @@ namespace ctcnn {
 template <class In>
 struct FlattenLayer : detail::pointwise_layer_base<In, Shape<In::size>> {
   static constexpr std::size_t macs = 0;
+  // The output is the input's floats in the same order: Sequential leaves the
+  // gradient where it lies instead of calling backward.
+  static constexpr bool reshape_only = true;
   static void forward(const float* x, float* y, const float* /*params*/, std::size_t batch) {
     std::copy(x, x + batch * In::size, y);
   }

@@ -229,6 +229,12 @@ struct Sequential<Input<InDims...>, Specs...> {
     }
   }();
 
+  // Layer I only reshapes (Flatten): the gradient w.r.t. its input is the one
+  // w.r.t. its output, the same floats in the same order, so backward leaves it
+  // where it lies instead of copying it (the teaching ConvNet: 3.3 MB a step).
+  template <std::size_t I>
+  static constexpr bool reshape_only = requires { requires layer_t<I>::reshape_only; };
+
   // Receptive field of one element of the final output (meaningful while the
   // network is convolutional; `global` once a layer mixes all positions).
   static constexpr std::size_t receptive_field_rows =
@@ -447,18 +453,34 @@ struct Sequential<Input<InDims...>, Specs...> {
      ...);
   }
 
+  // Layers whose backward Sequential skips: a ReLU folded into the pool above,
+  // a reshape.
+  static constexpr std::array<bool, layer_count + 1> backward_skipped = [] {
+    std::array<bool, layer_count + 1> skipped{};
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((skipped[I] = relu_under_pool<I> || reshape_only<I>), ...);
+    }(std::make_index_sequence<layer_count>{});
+    return skipped;
+  }();
+  // Whether a layer below I has a backward of its own to run, which needs the
+  // gradient w.r.t. layer I's input even when the network's input gradient is
+  // not asked for.
+  static constexpr bool work_below(std::size_t i) {
+    for (std::size_t j = 0; j < i; ++j)
+      if (!backward_skipped[j]) return true;
+    return false;
+  }
+
   // The buffer holding the gradient w.r.t. layer I's input (I = layer_count: the
   // network's output, where backward puts dy). Layers alternate between two
-  // buffers of the largest activation; a ReLU folded into the pool above writes
-  // nothing, so the pool writes where the ReLU would have. The network's input
-  // gradient is always in buffer 0 (Workspace::input_grad).
+  // buffers of the largest activation; a skipped layer writes nothing, so the
+  // layer above writes where it would have (the pool over a folded ReLU, the
+  // layer over a Flatten). The network's input gradient is always in buffer 0
+  // (Workspace::input_grad).
   static constexpr std::array<std::size_t, layer_count + 1> grad_buffer_of = [] {
-    std::array<bool, layer_count + 1> folded{};
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((folded[I] = relu_under_pool<I>), ...);
-    }(std::make_index_sequence<layer_count>{});
     std::array<std::size_t, layer_count + 1> buffer{};
-    for (std::size_t i = 0; i < layer_count; ++i) buffer[i + 1] = folded[i] ? buffer[i] : 1 - buffer[i];
+    for (std::size_t i = 0; i < layer_count; ++i)
+      buffer[i + 1] = backward_skipped[i] ? buffer[i] : 1 - buffer[i];
     return buffer;
   }();
 
@@ -475,16 +497,15 @@ struct Sequential<Input<InDims...>, Specs...> {
   void backward_layer(Workspace<Sequential, N>& ws, bool input_grad, std::size_t begin,
                       std::size_t count, float* grads) const {
     const std::size_t offset = begin * max_activation_size;
-    if constexpr (relu_under_pool<I>) {
-      // done by the pool above (layer I + 1)
+    [[maybe_unused]] float* dx = work_below(I) || input_grad ? ws.grad_buffer(grad_buffer_of[I]) + offset : nullptr;
+    if constexpr (backward_skipped[I]) {
+      // a ReLU done by the pool above, or a reshape: the gradient stays where it is
     } else if constexpr (pool_over_relu<I>) {
-      // The gradient w.r.t. the ReLU's input, so the network's input when the ReLU is layer 0.
-      float* dx = (I > 1 || input_grad) ? ws.grad_buffer(grad_buffer_of[I]) + offset : nullptr;
+      // dx: the gradient w.r.t. the ReLU's input (grad_buffer_of[I - 1] is the same buffer).
       layer_t<I>::backward_through_relu(
           ws.template activation<I>().data() + begin * layer_t<I>::input_shape::size,
           ws.grad_buffer(grad_buffer_of[I + 1]) + offset, dx, count);
     } else {
-      float* dx = (I > 0 || input_grad) ? ws.grad_buffer(grad_buffer_of[I]) + offset : nullptr;
       layer_t<I>::backward(
           ws.template activation<I>().data() + begin * layer_t<I>::input_shape::size,
           ws.template activation<I + 1>().data() + begin * layer_t<I>::output_shape::size,
