@@ -23,7 +23,7 @@ min_time="${MIN_TIME:-0.1}"
 # there a sleeping thread costs a wake-up of its idle vCPU at every parallel
 # region, which this VM's host answered in 10-300 us: on 2026-11-22, runs of
 # both policies alternately, passive waits took simple_cnn's 2-thread training
-# step to 1.2-1.4 ms (the 1-thread step: 0.85-0.98 ms) against 0.57-0.61 ms
+# step to 0.79-1.39 ms (the 1-thread step: 0.85-0.98 ms) against 0.57-0.61 ms
 # with the default. With another process busy on the cores, spinning threads
 # hold a core their partner needs: set OMP_WAIT_POLICY=passive then.
 mkdir -p "$build"
