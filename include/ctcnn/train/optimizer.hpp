@@ -22,6 +22,7 @@
 //          vmax = max(vmax, v)                          (amsgrad; then vmax replaces v below)
 //          p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 // The bias corrections are computed in double, as PyTorch computes them in Python.
+// Every update runs with denormals flushed to zero (flush_denormals_guard).
 //
 // The options are checked as PyTorch checks them (std::invalid_argument): lr,
 // eps, momentum and weight_decay >= 0, betas in [0, 1), and Nesterov only with
