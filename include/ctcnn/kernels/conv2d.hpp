@@ -1274,6 +1274,18 @@ struct WeightGradPlan {
       if (ocv % b == 0 && G.kernel_w * b + b + 1 <= tile_budget + 3) best = b;
     return best;
   }();
+  // Accumulator sets over alternating output columns, added together at the
+  // end of a row band. Each FMA waits about 4 cycles for the last one into the
+  // same accumulator, so a tile of KW x OB < 8 chains leaves the two FMA ports
+  // idle most of the time: simple_cnn's layers (3 chains) and LeNet-5's second
+  // (5) get 2-3 sets of them.
+  static constexpr std::size_t chains = [] {
+    std::size_t u = 1;
+    while (u * G.kernel_w * ob < 8 && 2 * (u + 1) <= G.out_w &&
+           (u + 1) * G.kernel_w * ob + ob + 1 <= tile_budget + 3)
+      ++u;
+    return u;
+  }();
   static constexpr std::size_t ext_h = (G.kernel_h - 1) * G.dilation_h + 1;
   static constexpr std::size_t band_rows_for(std::size_t rows) {
     return (rows - 1) * G.stride_h + ext_h;
@@ -1323,31 +1335,44 @@ template <ConvGeometry G, std::size_t OB>
                                                    std::size_t rows, float* dwp) {
   using simd::vec;
   constexpr std::size_t L = simd::lanes, ocp = WeightGradPlan<G>::ocp, KW = G.kernel_w;
-  vec acc[KW][OB];
-#pragma GCC unroll 16
-  for (std::size_t kw = 0; kw < KW; ++kw)
+  constexpr std::size_t U = WeightGradPlan<G>::chains, full = G.out_w / U * U;
+  vec acc[U][KW][OB];
 #pragma GCC unroll 8
-    for (std::size_t b = 0; b < OB; ++b) acc[kw][b] = simd::zero();
+  for (std::size_t u = 0; u < U; ++u)
+#pragma GCC unroll 16
+    for (std::size_t kw = 0; kw < KW; ++kw)
+#pragma GCC unroll 8
+      for (std::size_t b = 0; b < OB; ++b) acc[u][kw][b] = simd::zero();
+  // Output column ow of row (x, d) into accumulator set u.
+  auto column = [&](const float* x, const float* d, std::size_t ow, std::size_t u) {
+    vec dv[OB];
+#pragma GCC unroll 8
+    for (std::size_t b = 0; b < OB; ++b) dv[b] = simd::load(d + ow * ocp + b * L);
+#pragma GCC unroll 16
+    for (std::size_t kw = 0; kw < KW; ++kw) {
+      const vec xv = simd::broadcast(x[ow * G.stride_w + kw * G.dilation_w]);
+#pragma GCC unroll 8
+      for (std::size_t b = 0; b < OB; ++b) acc[u][kw][b] = simd::fmadd(xv, dv[b], acc[u][kw][b]);
+    }
+  };
   for (std::size_t r = 0; r < rows; ++r) {
     const float* x = xr + r * G.stride_h * G.padded_w();
     const float* d = dyt + r * G.out_w * ocp;
-    for (std::size_t ow = 0; ow < G.out_w; ++ow) {
-      vec dv[OB];
+    for (std::size_t ow0 = 0; ow0 < full; ow0 += U)
 #pragma GCC unroll 8
-      for (std::size_t b = 0; b < OB; ++b) dv[b] = simd::load(d + ow * ocp + b * L);
-#pragma GCC unroll 16
-      for (std::size_t kw = 0; kw < KW; ++kw) {
-        const vec xv = simd::broadcast(x[ow * G.stride_w + kw * G.dilation_w]);
+      for (std::size_t u = 0; u < U; ++u) column(x, d, ow0 + u, u);
 #pragma GCC unroll 8
-        for (std::size_t b = 0; b < OB; ++b) acc[kw][b] = simd::fmadd(xv, dv[b], acc[kw][b]);
-      }
-    }
+    for (std::size_t u = 0; u < G.out_w - full; ++u) column(x, d, full + u, u);
   }
 #pragma GCC unroll 16
   for (std::size_t kw = 0; kw < KW; ++kw)
 #pragma GCC unroll 8
-    for (std::size_t b = 0; b < OB; ++b)
-      simd::store(dwp + kw * ocp + b * L, simd::add(simd::load(dwp + kw * ocp + b * L), acc[kw][b]));
+    for (std::size_t b = 0; b < OB; ++b) {
+      vec sum = acc[0][kw][b];
+#pragma GCC unroll 8
+      for (std::size_t u = 1; u < U; ++u) sum = simd::add(sum, acc[u][kw][b]);
+      simd::store(dwp + kw * ocp + b * L, simd::add(simd::load(dwp + kw * ocp + b * L), sum));
+    }
 }
 
 template <ConvGeometry G>
