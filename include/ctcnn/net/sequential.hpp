@@ -497,7 +497,8 @@ struct Sequential<Input<InDims...>, Specs...> {
   void backward_layer(Workspace<Sequential, N>& ws, bool input_grad, std::size_t begin,
                       std::size_t count, float* grads) const {
     const std::size_t offset = begin * max_activation_size;
-    [[maybe_unused]] float* dx = work_below(I) || input_grad ? ws.grad_buffer(grad_buffer_of[I]) + offset : nullptr;
+    [[maybe_unused]] float* dx =
+        work_below(I) || input_grad ? ws.grad_buffer(grad_buffer_of[I]) + offset : nullptr;
     if constexpr (backward_skipped[I]) {
       // a ReLU done by the pool above, or a reshape: the gradient stays where it is
     } else if constexpr (pool_over_relu<I>) {
