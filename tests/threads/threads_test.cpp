@@ -234,6 +234,39 @@ void check_chunks_match_samples(int threads) {
   CHECK(worst_grad <= 1e-5 * scale);
 }
 
+// Inference (forward(x), no workspace) shares its chunks out evenly among the
+// threads, so their number and sizes follow the thread count; no sample's
+// output may depend on them. Checked against the workspace forward, whose
+// chunks do not depend on the thread count.
+template <class Net, std::size_t N>
+void check_inference_thread_invariance() {
+  using Output = cn::Tensor<cn::batched_t<N, typename Net::output_shape_t>>;
+  auto net = std::make_unique<Net>();
+  init(*net, 21);
+  auto x = std::make_unique<cn::Tensor<cn::batched_t<N, typename Net::input_shape_t>>>();
+  ct::fill_uniform(ct::span_of(*x), 22, 0.0f, 1.0f);
+  auto ws = cn::make_workspace<N>(*net);
+  const auto& y_ws = net->forward(*x, *ws);
+  const std::vector<float> workspace(y_ws.begin(), y_ws.end());
+  std::vector<float> by_threads[2];
+  for (int threads = 1; threads <= 2; ++threads) {
+    set_threads(threads);
+    const std::unique_ptr<Output> y(new Output(net->forward(*x)));
+    by_threads[threads - 1].assign(y->begin(), y->end());
+  }
+  set_threads(1);
+  CHECK(std::any_of(workspace.begin(), workspace.end(), [](float v) { return v != 0.0f; }));
+  CHECK(bitwise_equal(by_threads[0], workspace));
+  CHECK(bitwise_equal(by_threads[1], workspace));
+}
+
+TEST_CASE("threads: inference, 1 and 2 threads bit-identical to the workspace forward",
+          "[threads][inference]") {
+  check_inference_thread_invariance<LeNet5, 64>();     // 11 chunks of up to 6; 12 on 2 threads
+  check_inference_thread_invariance<SimpleCnn, 64>();  // chunks of 41 and 23; 32 and 32
+  check_inference_thread_invariance<Mixed, 40>();    // 3 chunks of up to 16; 4 on 2 threads
+}
+
 TEST_CASE("threads: chunked batch agrees with samples run one by one", "[threads]") {
   check_chunks_match_samples<LeNet5, 21>(2);
   check_chunks_match_samples<Mixed, 10>(2);
