@@ -60,6 +60,22 @@ using StridedCases = std::tuple<
     Case<cn::Conv2d<24, cn::Kernel{3, 5}, cn::Stride<2, 3>, cn::Padding<1, 2>>,
          pad(stride(spec(5, 9, 14, 24, 3, 5), 2, 3), 1, 1, 2, 2)>>;
 
+// Strides with few output channels: the weight gradient puts output columns in
+// the lanes, reading the padded input split into its stride_w column phases
+// (simple_cnn's first layer; dilation 3, whose taps kw*d = 0, 3, 6, 9 fall in
+// phases 0, 1, 0, 1 at shifts 0, 1, 3, 4; a vertical stride only, one phase;
+// rows of two vectors with reflect padding; replicate padding).
+using StridedColumnCases = std::tuple<
+    Case<cn::Conv2d<4, 3, cn::Stride<2>, cn::Padding<1>>, pad(stride(spec(1, 28, 28, 4, 3, 3), 2, 2), 1, 1, 1, 1)>,
+    Case<cn::Conv2d<3, cn::Kernel{3, 4}, cn::Stride<2>, cn::Dilation<3>, cn::Padding<2, 1>>,
+         dilate(pad(stride(spec(1, 17, 60, 3, 3, 4), 2, 2), 2, 2, 1, 1), 3, 3)>,
+    Case<cn::Conv2d<2, 3, cn::Stride<2, 1>, cn::Padding<1>, cn::NoBias>,
+         no_bias(pad(stride(spec(3, 11, 21, 2, 3, 3), 2, 1), 1, 1, 1, 1))>,
+    Case<cn::Conv2d<5, cn::Kernel{2, 3}, cn::Stride<1, 2>, cn::Padding<1>, cn::PadMode<cn::Reflect>>,
+         mode(pad(stride(spec(1, 6, 70, 5, 2, 3), 1, 2), 1, 1, 1, 1), PadMode::reflect)>,
+    Case<cn::Conv2d<3, 3, cn::Stride<2>, cn::Padding<1>, cn::PadMode<cn::Replicate>>,
+         mode(pad(stride(spec(2, 13, 30, 3, 3, 3), 2, 2), 1, 1, 1, 1), PadMode::replicate)>>;
+
 // Few input channels and short rows, where the kernels put whole output planes in
 // the SIMD lanes (KW shifted copies of the input; a partial last vector when
 // OH*OW is not a whole number of vectors). The last case is the backward-data
@@ -103,9 +119,18 @@ template <std::size_t I, class Cases>
 constexpr auto backward_data_lanes_of = conv_detail::forward_lanes<
     conv_detail::transposed_geometry<std::tuple_element_t<I, Cases>::layer::geometry>()>();
 
+template <std::size_t I, class Cases>
+constexpr auto weight_grad_lanes_of =
+    conv_detail::weight_grad_lanes<std::tuple_element_t<I, Cases>::layer::geometry>();
+
 constexpr bool paths_as_named() {
   using conv_detail::Lanes;
-  return forward_lanes_of<0, PlaneCases> == Lanes::planes &&
+  return weight_grad_lanes_of<0, StridedColumnCases> == Lanes::columns &&
+         weight_grad_lanes_of<1, StridedColumnCases> == Lanes::columns &&
+         weight_grad_lanes_of<2, StridedColumnCases> == Lanes::columns &&
+         weight_grad_lanes_of<3, StridedColumnCases> == Lanes::columns &&
+         weight_grad_lanes_of<4, StridedColumnCases> == Lanes::columns &&
+         forward_lanes_of<0, PlaneCases> == Lanes::planes &&
          forward_lanes_of<1, PlaneCases> == Lanes::planes &&
          forward_lanes_of<2, PlaneCases> == Lanes::planes &&
          conv_detail::backward_data_is_transposed_forward<
@@ -132,6 +157,11 @@ static_assert(!(ctcnn::simd::lanes == 16 && ctcnn::simd::registers == 32) || pat
 
 TEST_CASE("conv2d forward: whole planes in the lanes", "[conv2d][forward][wide]") { forward(list<PlaneCases>, 1500); }
 TEST_CASE("conv2d backward: whole planes in the lanes", "[conv2d][backward][wide]") { backward(list<PlaneCases>, 1550); }
+
+TEST_CASE("conv2d forward: strides with few output channels", "[conv2d][forward][wide]") { forward(list<StridedColumnCases>, 1700); }
+TEST_CASE("conv2d backward: strides with few output channels (column phases)", "[conv2d][backward][wide]") {
+  backward(list<StridedColumnCases>, 1750);
+}
 
 TEST_CASE("conv2d forward: channels summed in several passes", "[conv2d][forward][wide]") { forward(list<PassCases>, 1600); }
 TEST_CASE("conv2d backward: channels summed in several passes", "[conv2d][backward][wide]") { backward(list<PassCases>, 1650); }

@@ -1411,17 +1411,23 @@ inline void channel_weight_grad(const float* x, const float* dy, float* dw, floa
   add_transposed<G.in_c * kk, G.out_c, ocp, G.in_c * kk>(dwp, dw);
 }
 
-// Column lanes (stride 1, few output channels): for a block of output channels
-// and one input channel, one vector accumulator per (channel, tap) over
-// consecutive output columns; each padded input row is loaded once per tap
+// Column lanes (few output channels): for a block of output channels and one
+// input channel, one vector accumulator per (channel, tap) over consecutive
+// output columns. With stride 1, each padded input row is loaded once per tap
 // column and meets the dy rows of every kernel row that reads it, for every
 // channel of the block (several channels: more independent FMA chains and one
 // input load serving them all; one 3x3 channel at a time left 9 chains of two
-// dependent FMAs a row). Vector sums are kept per tap across the batch and
+// dependent FMAs a row). With a stride, the padded rows are first split into
+// their stride_w column phases, x_pad[r, s*j + p] at j in phase p: output
+// column ow reads x_pad[r, s*ow + kw*d] through kernel column kw, which is
+// phase (kw*d) % s at ow + (kw*d) / s, one vector load per output row and tap
+// (simple_cnn's first layer, 1 -> 4 channels at stride 2, had filled a quarter
+// of the channel lanes). Vector sums are kept per tap across the batch and
 // reduced once at the end.
 template <ConvGeometry G>
 struct ColumnWeightGradPlan {
   using F = ColumnPlan<G>;
+  static constexpr std::size_t L = simd::lanes;
   static constexpr std::size_t kk = G.kernel_h * G.kernel_w;
   // Output channels per block: their accumulators and dy vectors and the KW
   // input vectors of a row fill the registers (GCC loads a row's dy vectors of
@@ -1431,9 +1437,25 @@ struct ColumnWeightGradPlan {
     while (b < G.out_c && (b + 1) * (kk + 1) + G.kernel_w <= simd::registers) ++b;
     return b;
   }();
-  static constexpr std::size_t sums_size = G.out_c * G.in_c * kk * simd::lanes;
-  static constexpr bool possible = F::possible && F::fits && kk + G.kernel_w + 2 <= simd::registers &&
+  static constexpr bool strided = G.stride_h != 1 || G.stride_w != 1;
+  static constexpr std::size_t cv = ceil_div(G.out_w, L);
+  // Strided: phases of phase_w columns (the last vector of a row reads up to
+  // (KW-1)*d / s past the outputs), cut from band rows of stride_w * phase_w
+  // floats (zeros past the padded width), so every phase column has a source.
+  static constexpr std::size_t phase_w =
+      max_of(cv * L + (G.kernel_w - 1) * G.dilation_w / G.stride_w, ceil_div(G.padded_w(), G.stride_w));
+  static constexpr std::size_t band_stride = strided ? G.stride_w * phase_w : F::row_stride;
+  static constexpr std::size_t band_size = strided ? G.in_c * G.padded_h() * band_stride : F::buf_size;
+  static constexpr std::size_t phases_size = strided ? G.in_c * G.padded_h() * band_stride : 1;
+  static constexpr std::size_t sums_size = G.out_c * G.in_c * kk * L;
+  static constexpr bool possible = (strided || (F::possible && F::fits)) &&
+                                   band_size + phases_size <= stack_floats / 4 &&
+                                   kk + G.kernel_w + 2 <= simd::registers &&
                                    sums_size <= stack_floats / 4;
+  // Splitting the rows (whole vectors for stride 2, else a float at a time), at
+  // most about a cycle per float, spread over the outputs (x1000).
+  static constexpr std::size_t split_cost =
+      strided ? 1000 * phases_size / (G.out_c * G.out_h * G.out_w) : 0;
 };
 
 // Output channels [o0, o0 + OB) x input channel c of one sample, added to sums.
@@ -1488,13 +1510,84 @@ template <ConvGeometry G, std::size_t OB>
   }
 }
 
+// Strided: output channels [o0, o0 + OB) x input channel c (phases pc) of one
+// sample, added to sums. Output row oh reads padded row oh*s_h + kh*d_h.
+template <ConvGeometry G, std::size_t OB>
+[[gnu::always_inline]] inline void strided_column_weight_grad_block(const float* pc,
+                                                                    const float* dyn,
+                                                                    std::size_t o0,
+                                                                    float* sums_c) {
+  using simd::vec;
+  using P = ColumnWeightGradPlan<G>;
+  constexpr std::size_t L = simd::lanes, CV = P::cv, PW = P::phase_w, S = G.stride_w;
+  constexpr std::size_t KH = G.kernel_h, KW = G.kernel_w, kk = KH * KW, plane = G.out_h * G.out_w;
+  constexpr std::size_t tail = G.out_w - (CV - 1) * L;
+  vec acc[OB][kk];
+#pragma GCC unroll 16
+  for (std::size_t o = 0; o < OB; ++o)
+#pragma GCC unroll 64
+    for (std::size_t k = 0; k < kk; ++k) acc[o][k] = simd::zero();
+  for (std::size_t oh = 0; oh < G.out_h; ++oh)
+#pragma GCC unroll 8
+    for (std::size_t v = 0; v < CV; ++v) {
+      vec dv[OB];
+#pragma GCC unroll 16
+      for (std::size_t o = 0; o < OB; ++o) {
+        const float* d = dyn + (o0 + o) * plane + oh * G.out_w + v * L;
+        dv[o] = (v + 1 < CV || tail == L) ? simd::load(d) : simd::load_first(d, tail);
+      }
+#pragma GCC unroll 16
+      for (std::size_t kh = 0; kh < KH; ++kh) {
+        const float* row = pc + (oh * G.stride_h + kh * G.dilation_h) * S * PW + v * L;
+#pragma GCC unroll 16
+        for (std::size_t kw = 0; kw < KW; ++kw) {
+          const vec xv = simd::load(row + (kw * G.dilation_w) % S * PW + kw * G.dilation_w / S);
+#pragma GCC unroll 16
+          for (std::size_t o = 0; o < OB; ++o)
+            acc[o][kh * KW + kw] = simd::fmadd(xv, dv[o], acc[o][kh * KW + kw]);
+        }
+      }
+    }
+#pragma GCC unroll 16
+  for (std::size_t o = 0; o < OB; ++o) {
+    float* s = sums_c + (o0 + o) * G.in_c * kk * L;
+#pragma GCC unroll 64
+    for (std::size_t k = 0; k < kk; ++k)
+      simd::store(s + k * L, simd::add(simd::load(s + k * L), acc[o][k]));
+  }
+}
+
+// phases (C, padded rows, stride_w, phase_w) <- each band row (stride_w *
+// phase_w floats) split by column phase; stride 2 in whole vectors.
+template <ConvGeometry G>
+inline void split_column_phases(const float* band, float* phases) {
+  using P = ColumnWeightGradPlan<G>;
+  constexpr std::size_t L = simd::lanes, S = G.stride_w, PW = P::phase_w;
+  for (std::size_t r = 0; r < G.in_c * G.padded_h(); ++r) {
+    const float* src = band + r * S * PW;
+    float* dst = phases + r * S * PW;
+    std::size_t j = 0;
+    if constexpr (S == 2)
+      for (; j + L <= PW; j += L) {
+        simd::vec even, odd;
+        simd::deinterleave(simd::load(src + 2 * j), simd::load(src + 2 * j + L), even, odd);
+        simd::store(dst + j, even);
+        simd::store(dst + PW + j, odd);
+      }
+    for (; j < PW; ++j)
+#pragma GCC unroll 8
+      for (std::size_t p = 0; p < S; ++p) dst[p * PW + j] = src[j * S + p];
+  }
+}
+
 template <ConvGeometry G>
 inline void column_weight_grad(const float* x, const float* dy, float* dw, float* db,
                                std::size_t batch) {
-  using F = ColumnPlan<G>;
   using P = ColumnWeightGradPlan<G>;
-  constexpr std::size_t L = simd::lanes, RS = F::row_stride, kk = P::kk, OB = P::ob;
-  alignas(64) float buf[F::buf_size];
+  constexpr std::size_t L = simd::lanes, kk = P::kk, OB = P::ob;
+  constexpr std::size_t RS = P::band_stride;
+  alignas(64) float buf[P::band_size];
+  alignas(64) float phases[P::phases_size];
   // sums[o][c][k]: a vector of partial sums per weight.
   alignas(64) float sums[P::sums_size];
   for (auto& v : sums) v = 0.0f;
@@ -1502,14 +1595,20 @@ inline void column_weight_grad(const float* x, const float* dy, float* dw, float
   BiasGrad<G> bias(db);
   for (std::size_t n = 0; n < batch; ++n) {
     fill_band<G, G.padded_h(), RS>(x + n * G.in_size(), buf, 0);
+    if constexpr (P::strided) split_column_phases<G>(buf, phases);
     const float* dyn = dy + n * G.out_size();
     for (std::size_t c = 0; c < G.in_c; ++c) {
-      const float* xc = buf + c * G.padded_h() * RS;
       float* sums_c = sums + c * kk * L;
+      auto block = [&]<std::size_t B>(std::size_t o0) {
+        if constexpr (P::strided)
+          strided_column_weight_grad_block<G, B>(phases + c * G.padded_h() * G.stride_w * P::phase_w,
+                                                 dyn, o0, sums_c);
+        else
+          column_weight_grad_block<G, B>(buf + c * G.padded_h() * RS, dyn, o0, sums_c);
+      };
       std::size_t o0 = 0;
-      for (; o0 + OB <= G.out_c; o0 += OB) column_weight_grad_block<G, OB>(xc, dyn, o0, sums_c);
-      if constexpr (G.out_c % OB != 0)
-        column_weight_grad_block<G, G.out_c % OB>(xc, dyn, o0, sums_c);
+      for (; o0 + OB <= G.out_c; o0 += OB) block.template operator()<OB>(o0);
+      if constexpr (G.out_c % OB != 0) block.template operator()<G.out_c % OB>(o0);
     }
     bias.add_sample(dyn);
   }
@@ -1523,8 +1622,8 @@ inline void column_weight_grad(const float* x, const float* dy, float* dw, float
 // which columns avoid; that decides it when C*KH*KW is small (S3, S6).
 template <ConvGeometry G>
 constexpr Lanes weight_grad_lanes() {
-  if (ColumnWeightGradPlan<G>::possible && column_cost<G>() < channel_cost<G>())
-    return Lanes::columns;
+  using P = ColumnWeightGradPlan<G>;
+  if (P::possible && column_cost<G>() + P::split_cost < channel_cost<G>()) return Lanes::columns;
   if (WeightGradPlan<G>::fits) return Lanes::channels;
   return Lanes::generic;
 }
