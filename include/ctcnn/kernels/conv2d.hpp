@@ -1458,6 +1458,21 @@ struct ColumnWeightGradPlan {
       strided ? 1000 * phases_size / (G.out_c * G.out_h * G.out_w) : 0;
 };
 
+// A block's accumulators (OB channels x taps) added to the vector sums of
+// input channel c (sums_c) for channels [o0, o0 + OB).
+template <ConvGeometry G, std::size_t OB>
+[[gnu::always_inline]] inline void add_block_sums(
+    const simd::vec (&acc)[OB][G.kernel_h * G.kernel_w], std::size_t o0, float* sums_c) {
+  constexpr std::size_t L = simd::lanes, kk = G.kernel_h * G.kernel_w;
+#pragma GCC unroll 16
+  for (std::size_t o = 0; o < OB; ++o) {
+    float* s = sums_c + (o0 + o) * G.in_c * kk * L;
+#pragma GCC unroll 64
+    for (std::size_t k = 0; k < kk; ++k)
+      simd::store(s + k * L, simd::add(simd::load(s + k * L), acc[o][k]));
+  }
+}
+
 // Output channels [o0, o0 + OB) x input channel c of one sample, added to sums.
 template <ConvGeometry G, std::size_t OB>
 [[gnu::always_inline]] inline void column_weight_grad_block(const float* xc, const float* dyn,
@@ -1501,13 +1516,7 @@ template <ConvGeometry G, std::size_t OB>
   for (std::size_t ir = 0; ir < reach; ++ir) row.template operator()<true>(ir);
   for (std::size_t ir = reach; ir < interior_end; ++ir) row.template operator()<false>(ir);
   for (std::size_t ir = interior_end; ir < G.padded_h(); ++ir) row.template operator()<true>(ir);
-#pragma GCC unroll 16
-  for (std::size_t o = 0; o < OB; ++o) {
-    float* s = sums_c + (o0 + o) * G.in_c * kk * L;
-#pragma GCC unroll 64
-    for (std::size_t k = 0; k < kk; ++k)
-      simd::store(s + k * L, simd::add(simd::load(s + k * L), acc[o][k]));
-  }
+  add_block_sums<G, OB>(acc, o0, sums_c);
 }
 
 // Strided: output channels [o0, o0 + OB) x input channel c (phases pc) of one
@@ -1548,13 +1557,7 @@ template <ConvGeometry G, std::size_t OB>
         }
       }
     }
-#pragma GCC unroll 16
-  for (std::size_t o = 0; o < OB; ++o) {
-    float* s = sums_c + (o0 + o) * G.in_c * kk * L;
-#pragma GCC unroll 64
-    for (std::size_t k = 0; k < kk; ++k)
-      simd::store(s + k * L, simd::add(simd::load(s + k * L), acc[o][k]));
-  }
+  add_block_sums<G, OB>(acc, o0, sums_c);
 }
 
 // phases (C, padded rows, stride_w, phase_w) <- each band row (stride_w *
