@@ -1443,9 +1443,11 @@ struct ColumnWeightGradPlan {
   // (KW-1)*d / s past the outputs), cut from band rows of stride_w * phase_w
   // floats (zeros past the padded width), so every phase column has a source.
   static constexpr std::size_t phase_w =
-      max_of(cv * L + (G.kernel_w - 1) * G.dilation_w / G.stride_w, ceil_div(G.padded_w(), G.stride_w));
+      max_of(cv * L + (G.kernel_w - 1) * G.dilation_w / G.stride_w,
+             ceil_div(G.padded_w(), G.stride_w));
   static constexpr std::size_t band_stride = strided ? G.stride_w * phase_w : F::row_stride;
-  static constexpr std::size_t band_size = strided ? G.in_c * G.padded_h() * band_stride : F::buf_size;
+  static constexpr std::size_t band_size =
+      strided ? G.in_c * G.padded_h() * band_stride : F::buf_size;
   static constexpr std::size_t phases_size = strided ? G.in_c * G.padded_h() * band_stride : 1;
   static constexpr std::size_t sums_size = G.out_c * G.in_c * kk * L;
   static constexpr bool possible = (strided || (F::possible && F::fits)) &&
@@ -1604,8 +1606,8 @@ inline void column_weight_grad(const float* x, const float* dy, float* dw, float
       float* sums_c = sums + c * kk * L;
       auto block = [&]<std::size_t B>(std::size_t o0) {
         if constexpr (P::strided)
-          strided_column_weight_grad_block<G, B>(phases + c * G.padded_h() * G.stride_w * P::phase_w,
-                                                 dyn, o0, sums_c);
+          strided_column_weight_grad_block<G, B>(
+              phases + c * G.padded_h() * G.stride_w * P::phase_w, dyn, o0, sums_c);
         else
           column_weight_grad_block<G, B>(buf + c * G.padded_h() * RS, dyn, o0, sums_c);
       };

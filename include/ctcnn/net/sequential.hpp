@@ -544,7 +544,8 @@ struct Sequential<Input<InDims...>, Specs...> {
     std::size_t chunks = (batch + infer_chunk - 1) / infer_chunk;
 #ifdef _OPENMP
     const auto threads = static_cast<std::size_t>(omp_get_max_threads());
-    if (chunks > 1 && threads > 1) chunks = std::min(batch, (chunks + threads - 1) / threads * threads);
+    if (chunks > 1 && threads > 1)
+      chunks = std::min(batch, (chunks + threads - 1) / threads * threads);
 #endif
     if (chunks <= 1) {  // no parallel region: it would cost more than a small batch
       infer_with_buffers<false>(x, y, batch, 1);
