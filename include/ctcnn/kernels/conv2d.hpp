@@ -1448,7 +1448,9 @@ struct ColumnWeightGradPlan {
   static constexpr std::size_t band_stride = strided ? G.stride_w * phase_w : F::row_stride;
   static constexpr std::size_t band_size =
       strided ? G.in_c * G.padded_h() * band_stride : F::buf_size;
-  static constexpr std::size_t phases_size = strided ? G.in_c * G.padded_h() * band_stride : 1;
+  // With stride_w 1 the band rows are the one phase: no split, no copy.
+  static constexpr bool split = strided && G.stride_w > 1;
+  static constexpr std::size_t phases_size = split ? band_size : 1;
   static constexpr std::size_t sums_size = G.out_c * G.in_c * kk * L;
   static constexpr bool possible = (strided || (F::possible && F::fits)) &&
                                    band_size + phases_size <= stack_floats / 4 &&
@@ -1457,7 +1459,7 @@ struct ColumnWeightGradPlan {
   // Splitting the rows (whole vectors for stride 2, else a float at a time), at
   // most about a cycle per float, spread over the outputs (x1000).
   static constexpr std::size_t split_cost =
-      strided ? 1000 * phases_size / (G.out_c * G.out_h * G.out_w) : 0;
+      split ? 1000 * phases_size / (G.out_c * G.out_h * G.out_w) : 0;
 };
 
 // A block's accumulators (OB channels x taps) added to the vector sums of
@@ -1600,14 +1602,14 @@ inline void column_weight_grad(const float* x, const float* dy, float* dw, float
   BiasGrad<G> bias(db);
   for (std::size_t n = 0; n < batch; ++n) {
     fill_band<G, G.padded_h(), RS>(x + n * G.in_size(), buf, 0);
-    if constexpr (P::strided) split_column_phases<G>(buf, phases);
+    if constexpr (P::split) split_column_phases<G>(buf, phases);
+    const float* rows = P::split ? phases : buf;
     const float* dyn = dy + n * G.out_size();
     for (std::size_t c = 0; c < G.in_c; ++c) {
       float* sums_c = sums + c * kk * L;
       auto block = [&]<std::size_t B>(std::size_t o0) {
         if constexpr (P::strided)
-          strided_column_weight_grad_block<G, B>(
-              phases + c * G.padded_h() * G.stride_w * P::phase_w, dyn, o0, sums_c);
+          strided_column_weight_grad_block<G, B>(rows + c * G.padded_h() * RS, dyn, o0, sums_c);
         else
           column_weight_grad_block<G, B>(buf + c * G.padded_h() * RS, dyn, o0, sums_c);
       };
