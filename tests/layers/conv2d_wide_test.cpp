@@ -60,11 +60,13 @@ using StridedCases = std::tuple<
     Case<cn::Conv2d<24, cn::Kernel{3, 5}, cn::Stride<2, 3>, cn::Padding<1, 2>>,
          pad(stride(spec(5, 9, 14, 24, 3, 5), 2, 3), 1, 1, 2, 2)>>;
 
-// Strides with few output channels: the weight gradient puts output columns in
-// the lanes, reading the padded input split into its stride_w column phases
-// (simple_cnn's first layer; dilation 3, whose taps kw*d = 0, 3, 6, 9 fall in
-// phases 0, 1, 0, 1 at shifts 0, 1, 3, 4; a vertical stride only, one phase;
-// rows of two vectors with reflect padding; replicate padding).
+// Strides with few output channels: forward and weight gradient put output
+// columns in the lanes, reading the padded input split into its stride_w column
+// phases (simple_cnn's first layer; dilation 3, whose taps kw*d = 0, 3, 6, 9
+// fall in phases 0, 1, 0, 1 at shifts 0, 1, 3, 4; a vertical stride only, one
+// phase; rows of two vectors with reflect padding; replicate padding; stride 3,
+// split a float at a time, with dilation 2: taps 0, 2, 4 in phases 0, 2, 1 at
+// shifts 0, 0, 1).
 using StridedColumnCases = std::tuple<
     Case<cn::Conv2d<4, 3, cn::Stride<2>, cn::Padding<1>>, pad(stride(spec(1, 28, 28, 4, 3, 3), 2, 2), 1, 1, 1, 1)>,
     Case<cn::Conv2d<3, cn::Kernel{3, 4}, cn::Stride<2>, cn::Dilation<3>, cn::Padding<2, 1>>,
@@ -74,7 +76,9 @@ using StridedColumnCases = std::tuple<
     Case<cn::Conv2d<5, cn::Kernel{2, 3}, cn::Stride<1, 2>, cn::Padding<1>, cn::PadMode<cn::Reflect>>,
          mode(pad(stride(spec(1, 6, 70, 5, 2, 3), 1, 2), 1, 1, 1, 1), PadMode::reflect)>,
     Case<cn::Conv2d<3, 3, cn::Stride<2>, cn::Padding<1>, cn::PadMode<cn::Replicate>>,
-         mode(pad(stride(spec(2, 13, 30, 3, 3, 3), 2, 2), 1, 1, 1, 1), PadMode::replicate)>>;
+         mode(pad(stride(spec(2, 13, 30, 3, 3, 3), 2, 2), 1, 1, 1, 1), PadMode::replicate)>,
+    Case<cn::Conv2d<10, 3, cn::Stride<3>, cn::Dilation<2>, cn::Padding<2>>,
+         dilate(pad(stride(spec(1, 20, 95, 10, 3, 3), 3, 3), 2, 2, 2, 2), 2, 2)>>;
 
 // Few input channels and short rows, where the kernels put whole output planes in
 // the SIMD lanes (KW shifted copies of the input; a partial last vector when
@@ -130,6 +134,13 @@ constexpr bool paths_as_named() {
          weight_grad_lanes_of<2, StridedColumnCases> == Lanes::columns &&
          weight_grad_lanes_of<3, StridedColumnCases> == Lanes::columns &&
          weight_grad_lanes_of<4, StridedColumnCases> == Lanes::columns &&
+         weight_grad_lanes_of<5, StridedColumnCases> == Lanes::columns &&
+         forward_lanes_of<0, StridedColumnCases> == Lanes::columns &&
+         forward_lanes_of<1, StridedColumnCases> == Lanes::columns &&
+         forward_lanes_of<2, StridedColumnCases> == Lanes::columns &&
+         forward_lanes_of<3, StridedColumnCases> == Lanes::columns &&
+         forward_lanes_of<4, StridedColumnCases> == Lanes::columns &&
+         forward_lanes_of<5, StridedColumnCases> == Lanes::columns &&
          forward_lanes_of<0, PlaneCases> == Lanes::planes &&
          forward_lanes_of<1, PlaneCases> == Lanes::planes &&
          forward_lanes_of<2, PlaneCases> == Lanes::planes &&
@@ -158,7 +169,9 @@ static_assert(!(ctcnn::simd::lanes == 16 && ctcnn::simd::registers == 32) || pat
 TEST_CASE("conv2d forward: whole planes in the lanes", "[conv2d][forward][wide]") { forward(list<PlaneCases>, 1500); }
 TEST_CASE("conv2d backward: whole planes in the lanes", "[conv2d][backward][wide]") { backward(list<PlaneCases>, 1550); }
 
-TEST_CASE("conv2d forward: strides with few output channels", "[conv2d][forward][wide]") { forward(list<StridedColumnCases>, 1700); }
+TEST_CASE("conv2d forward: strides with few output channels (column phases)", "[conv2d][forward][wide]") {
+  forward(list<StridedColumnCases>, 1700);
+}
 TEST_CASE("conv2d backward: strides with few output channels (column phases)", "[conv2d][backward][wide]") {
   backward(list<StridedColumnCases>, 1750);
 }

@@ -702,11 +702,17 @@ constexpr std::pair<std::size_t, std::size_t> cheapest_vector_tile(std::size_t r
   return {best_r, best_o};
 }
 
-// ---- column lanes (stride 1) ----
+// ---- column lanes ----
+// With a horizontal stride s the padded rows are first split into their s
+// column phases, x_pad[r, s*j + p] at j in phase p: output column ow reads
+// x_pad[r, s*ow + kw*d] through kernel column kw, which is phase (kw*d) % s at
+// ow + (kw*d) / s, so every tap of a row of outputs is one vector load, as with
+// stride 1 (a vertical stride only picks rows).
 template <ConvGeometry G>
 struct ColumnPlan {
   static constexpr std::size_t L = simd::lanes;
   static constexpr std::size_t cv = ceil_div(G.out_w, L);
+  static constexpr std::size_t S = G.stride_w;
   // Row tiles whose rows all read zero padding through a kernel row skip it: the
   // fewer rows a tile has, the more it skips (S2's backward-data, padded by 4).
   static constexpr std::size_t live_taps(std::size_t oh0, std::size_t r) {
@@ -721,13 +727,49 @@ struct ColumnPlan {
   static constexpr std::size_t rows = tile.first;
   static constexpr std::size_t row_tiles_full = G.out_h / rows;
   static constexpr std::size_t rows_tail = G.out_h % rows;
-  // Padded rows, wide enough that the last vector of a row never reads the next row.
-  static constexpr std::size_t row_stride =
-      max_of(G.padded_w(), cv * L + (G.kernel_w - 1) * G.dilation_w);
+  // Phases of phase_w columns, wide enough that the last vector of a row never
+  // reads the next phase (it reads up to (KW-1)*d / s past the outputs), cut
+  // from padded rows of s * phase_w floats (zeros past the padded width), so
+  // every phase column has a source. With stride 1: the padded rows themselves.
+  static constexpr std::size_t phase_w =
+      max_of(cv * L + (G.kernel_w - 1) * G.dilation_w / S, ceil_div(G.padded_w(), S));
+  static constexpr std::size_t row_stride = S * phase_w;
   static constexpr std::size_t buf_size = G.in_c * G.padded_h() * row_stride;
-  static constexpr bool fits = buf_size <= stack_floats / 4;
-  static constexpr bool possible = G.stride_h == 1 && G.stride_w == 1;
+  static constexpr bool split = S > 1;
+  static constexpr std::size_t phases_size = split ? buf_size : 1;
+  // Where kernel column kw's input starts within a row of phases.
+  static constexpr std::size_t kw_offset(std::size_t kw) {
+    return (kw * G.dilation_w) % S * phase_w + kw * G.dilation_w / S;
+  }
+  static constexpr bool fits = buf_size + phases_size <= stack_floats / 4;
+  // Splitting the rows (whole vectors for stride 2, else a float at a time), at
+  // most about a cycle per float, spread over the outputs (x1000).
+  static constexpr std::size_t split_cost =
+      split ? 1000 * phases_size / (G.out_c * G.out_h * G.out_w) : 0;
 };
+
+// phases (C, padded rows, stride_w, phase_w) <- each band row (stride_w *
+// phase_w floats) split by column phase; stride 2 in whole vectors.
+template <ConvGeometry G>
+inline void split_column_phases(const float* band, float* phases) {
+  using P = ColumnPlan<G>;
+  constexpr std::size_t L = simd::lanes, S = G.stride_w, PW = P::phase_w;
+  for (std::size_t r = 0; r < G.in_c * G.padded_h(); ++r) {
+    const float* src = band + r * S * PW;
+    float* dst = phases + r * S * PW;
+    std::size_t j = 0;
+    if constexpr (S == 2)
+      for (; j + L <= PW; j += L) {
+        simd::vec even, odd;
+        simd::deinterleave(simd::load(src + 2 * j), simd::load(src + 2 * j + L), even, odd);
+        simd::store(dst + j, even);
+        simd::store(dst + PW + j, odd);
+      }
+    for (; j < PW; ++j)
+#pragma GCC unroll 8
+      for (std::size_t p = 0; p < S; ++p) dst[p * PW + j] = src[j * S + p];
+  }
+}
 
 // Weight (o, c, k) of the convolution in PyTorch layout, or of the transposed
 // convolution whose weights are the original (c, o) flipped (backward-data).
@@ -763,13 +805,14 @@ template <ConvGeometry G, bool Flip, std::size_t R, std::size_t OCB>
     for (std::size_t kh = kh_range.lo; kh < kh_range.hi; ++kh)
 #pragma GCC unroll 1
       for (std::size_t kw = 0; kw < G.kernel_w; ++kw) {
-        const float* xk = xc + kh * G.dilation_h * RS + kw * G.dilation_w;
+        const float* xk = xc + kh * G.dilation_h * RS + P::kw_offset(kw);
         opaque(xk);
         vec xv[R][CV];
 #pragma GCC unroll 32
         for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 8
-          for (std::size_t v = 0; v < CV; ++v) xv[r][v] = simd::load(xk + r * RS + v * L);
+          for (std::size_t v = 0; v < CV; ++v)
+            xv[r][v] = simd::load(xk + r * G.stride_h * RS + v * L);
 #pragma GCC unroll 32
         for (std::size_t o = 0; o < OCB; ++o) {
           const vec wv = simd::broadcast(weight_at<G, Flip>(w, oc0 + o, c, kh * G.kernel_w + kw));
@@ -798,23 +841,27 @@ template <ConvGeometry G, bool Flip>
 inline void column_forward(const float* x, float* y, const float* w, const float* b,
                            std::size_t batch) {
   using P = ColumnPlan<G>;
-  constexpr std::size_t RS = P::row_stride;
+  constexpr std::size_t RS = P::row_stride, tile_rows = P::rows * G.stride_h * RS;
   alignas(64) float buf[P::buf_size];
+  alignas(64) float phases[P::phases_size];
   zero_band<G>(buf);
   for (std::size_t n = 0; n < batch; ++n) {
     fill_band<G, G.padded_h(), RS>(x + n * G.in_size(), buf, 0);
+    if constexpr (P::split) split_column_phases<G>(buf, phases);
+    const float* rows = P::split ? phases : buf;
     float* yn = y + n * G.out_size();
     // Channel block outermost: the padded input stays in L1 while each block
     // writes its few output planes front to back (a handful of store streams
     // rather than all O planes a few rows at a time).
     auto block = [&]<std::size_t OCB>(std::size_t oc0) {
       for (std::size_t rt = 0; rt < P::row_tiles_full; ++rt)
-        column_tile<G, Flip, P::rows, OCB>(buf + rt * P::rows * RS, w, b,
+        column_tile<G, Flip, P::rows, OCB>(rows + rt * tile_rows, w, b,
                                            yn + rt * P::rows * G.out_w, oc0,
                                            live_kernel_rows<G>(rt * P::rows, P::rows));
       if constexpr (P::rows_tail > 0) {
         constexpr std::size_t r0 = P::row_tiles_full * P::rows;
-        column_tile<G, Flip, P::rows_tail, OCB>(buf + r0 * RS, w, b, yn + r0 * G.out_w, oc0,
+        column_tile<G, Flip, P::rows_tail, OCB>(rows + P::row_tiles_full * tile_rows, w, b,
+                                                yn + r0 * G.out_w, oc0,
                                                 live_kernel_rows<G>(r0, P::rows_tail));
       }
     };
@@ -863,7 +910,7 @@ struct PlanePlan {
   static constexpr std::size_t vecs = tile.first;
   static constexpr std::size_t tiles_full = nv / vecs;
   static constexpr std::size_t vecs_tail = nv % vecs;
-  static constexpr bool possible = Band::possible;
+  static constexpr bool possible = G.stride_h == 1 && G.stride_w == 1;
   static constexpr bool fits = Band::buf_size + copies_size <= stack_floats / 4;
 };
 
@@ -998,8 +1045,8 @@ constexpr std::size_t plane_cost() {
 template <ConvGeometry G>
 constexpr Lanes forward_lanes() {
   constexpr bool planes = PlanePlan<G>::possible && PlanePlan<G>::fits;
-  constexpr bool columns = ColumnPlan<G>::possible && ColumnPlan<G>::fits;
-  if (columns && column_cost<G>() < channel_cost<G>())
+  constexpr bool columns = ColumnPlan<G>::fits;
+  if (columns && column_cost<G>() + ColumnPlan<G>::split_cost < channel_cost<G>())
     return planes && plane_cost<G>() < column_cost<G>() ? Lanes::planes : Lanes::columns;
   if (ChannelPlan<G>::fits) return Lanes::channels;
   return Lanes::generic;
@@ -1418,9 +1465,7 @@ inline void channel_weight_grad(const float* x, const float* dy, float* dw, floa
 // channel of the block (several channels: more independent FMA chains and one
 // input load serving them all; one 3x3 channel at a time left 9 chains of two
 // dependent FMAs a row). With a stride, the padded rows are first split into
-// their stride_w column phases, x_pad[r, s*j + p] at j in phase p: output
-// column ow reads x_pad[r, s*ow + kw*d] through kernel column kw, which is
-// phase (kw*d) % s at ow + (kw*d) / s, one vector load per output row and tap
+// their column phases (see ColumnPlan), one vector load per output row and tap
 // (simple_cnn's first layer, 1 -> 4 channels at stride 2, had filled a quarter
 // of the channel lanes). Vector sums are kept per tap across the batch and
 // reduced once at the end.
@@ -1438,28 +1483,10 @@ struct ColumnWeightGradPlan {
     return b;
   }();
   static constexpr bool strided = G.stride_h != 1 || G.stride_w != 1;
-  static constexpr std::size_t cv = ceil_div(G.out_w, L);
-  // Strided: phases of phase_w columns (the last vector of a row reads up to
-  // (KW-1)*d / s past the outputs), cut from band rows of stride_w * phase_w
-  // floats (zeros past the padded width), so every phase column has a source.
-  static constexpr std::size_t phase_w =
-      max_of(cv * L + (G.kernel_w - 1) * G.dilation_w / G.stride_w,
-             ceil_div(G.padded_w(), G.stride_w));
-  static constexpr std::size_t band_stride = strided ? G.stride_w * phase_w : F::row_stride;
-  static constexpr std::size_t band_size =
-      strided ? G.in_c * G.padded_h() * band_stride : F::buf_size;
-  // With stride_w 1 the band rows are the one phase: no split, no copy.
-  static constexpr bool split = strided && G.stride_w > 1;
-  static constexpr std::size_t phases_size = split ? band_size : 1;
+  static constexpr std::size_t cv = F::cv;
   static constexpr std::size_t sums_size = G.out_c * G.in_c * kk * L;
-  static constexpr bool possible = (strided || (F::possible && F::fits)) &&
-                                   band_size + phases_size <= stack_floats / 4 &&
-                                   kk + G.kernel_w + 2 <= simd::registers &&
+  static constexpr bool possible = F::fits && kk + G.kernel_w + 2 <= simd::registers &&
                                    sums_size <= stack_floats / 4;
-  // Splitting the rows (whole vectors for stride 2, else a float at a time), at
-  // most about a cycle per float, spread over the outputs (x1000).
-  static constexpr std::size_t split_cost =
-      split ? 1000 * phases_size / (G.out_c * G.out_h * G.out_w) : 0;
 };
 
 // A block's accumulators (OB channels x taps) added to the vector sums of
@@ -1531,8 +1558,8 @@ template <ConvGeometry G, std::size_t OB>
                                                                     std::size_t o0,
                                                                     float* sums_c) {
   using simd::vec;
-  using P = ColumnWeightGradPlan<G>;
-  constexpr std::size_t L = simd::lanes, CV = P::cv, PW = P::phase_w, S = G.stride_w;
+  using P = ColumnPlan<G>;
+  constexpr std::size_t L = simd::lanes, CV = P::cv;
   constexpr std::size_t KH = G.kernel_h, KW = G.kernel_w, kk = KH * KW, plane = G.out_h * G.out_w;
   constexpr std::size_t tail = G.out_w - (CV - 1) * L;
   vec acc[OB][kk];
@@ -1551,10 +1578,10 @@ template <ConvGeometry G, std::size_t OB>
       }
 #pragma GCC unroll 16
       for (std::size_t kh = 0; kh < KH; ++kh) {
-        const float* row = pc + (oh * G.stride_h + kh * G.dilation_h) * S * PW + v * L;
+        const float* row = pc + (oh * G.stride_h + kh * G.dilation_h) * P::row_stride + v * L;
 #pragma GCC unroll 16
         for (std::size_t kw = 0; kw < KW; ++kw) {
-          const vec xv = simd::load(row + (kw * G.dilation_w) % S * PW + kw * G.dilation_w / S);
+          const vec xv = simd::load(row + P::kw_offset(kw));
 #pragma GCC unroll 16
           for (std::size_t o = 0; o < OB; ++o)
             acc[o][kh * KW + kw] = simd::fmadd(xv, dv[o], acc[o][kh * KW + kw]);
@@ -1564,37 +1591,15 @@ template <ConvGeometry G, std::size_t OB>
   add_block_sums<G, OB>(acc, o0, sums_c);
 }
 
-// phases (C, padded rows, stride_w, phase_w) <- each band row (stride_w *
-// phase_w floats) split by column phase; stride 2 in whole vectors.
-template <ConvGeometry G>
-inline void split_column_phases(const float* band, float* phases) {
-  using P = ColumnWeightGradPlan<G>;
-  constexpr std::size_t L = simd::lanes, S = G.stride_w, PW = P::phase_w;
-  for (std::size_t r = 0; r < G.in_c * G.padded_h(); ++r) {
-    const float* src = band + r * S * PW;
-    float* dst = phases + r * S * PW;
-    std::size_t j = 0;
-    if constexpr (S == 2)
-      for (; j + L <= PW; j += L) {
-        simd::vec even, odd;
-        simd::deinterleave(simd::load(src + 2 * j), simd::load(src + 2 * j + L), even, odd);
-        simd::store(dst + j, even);
-        simd::store(dst + PW + j, odd);
-      }
-    for (; j < PW; ++j)
-#pragma GCC unroll 8
-      for (std::size_t p = 0; p < S; ++p) dst[p * PW + j] = src[j * S + p];
-  }
-}
-
 template <ConvGeometry G>
 inline void column_weight_grad(const float* x, const float* dy, float* dw, float* db,
                                std::size_t batch) {
   using P = ColumnWeightGradPlan<G>;
+  using F = ColumnPlan<G>;
   constexpr std::size_t L = simd::lanes, kk = P::kk, OB = P::ob;
-  constexpr std::size_t RS = P::band_stride;
-  alignas(64) float buf[P::band_size];
-  alignas(64) float phases[P::phases_size];
+  constexpr std::size_t RS = F::row_stride;
+  alignas(64) float buf[F::buf_size];
+  alignas(64) float phases[F::phases_size];
   // sums[o][c][k]: a vector of partial sums per weight.
   alignas(64) float sums[P::sums_size];
   for (auto& v : sums) v = 0.0f;
@@ -1602,8 +1607,8 @@ inline void column_weight_grad(const float* x, const float* dy, float* dw, float
   BiasGrad<G> bias(db);
   for (std::size_t n = 0; n < batch; ++n) {
     fill_band<G, G.padded_h(), RS>(x + n * G.in_size(), buf, 0);
-    if constexpr (P::split) split_column_phases<G>(buf, phases);
-    const float* rows = P::split ? phases : buf;
+    if constexpr (F::split) split_column_phases<G>(buf, phases);
+    const float* rows = F::split ? phases : buf;
     const float* dyn = dy + n * G.out_size();
     for (std::size_t c = 0; c < G.in_c; ++c) {
       float* sums_c = sums + c * kk * L;
@@ -1630,7 +1635,8 @@ inline void column_weight_grad(const float* x, const float* dy, float* dw, float
 template <ConvGeometry G>
 constexpr Lanes weight_grad_lanes() {
   using P = ColumnWeightGradPlan<G>;
-  if (P::possible && column_cost<G>() + P::split_cost < channel_cost<G>()) return Lanes::columns;
+  if (P::possible && column_cost<G>() + ColumnPlan<G>::split_cost < channel_cost<G>())
+    return Lanes::columns;
   if (WeightGradPlan<G>::fits) return Lanes::channels;
   return Lanes::generic;
 }
