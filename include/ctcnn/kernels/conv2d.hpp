@@ -1483,7 +1483,6 @@ struct ColumnWeightGradPlan {
     return b;
   }();
   static constexpr bool strided = G.stride_h != 1 || G.stride_w != 1;
-  static constexpr std::size_t cv = F::cv;
   static constexpr std::size_t sums_size = G.out_c * G.in_c * kk * L;
   static constexpr bool possible = F::fits && kk + G.kernel_w + 2 <= simd::registers &&
                                    sums_size <= stack_floats / 4;
@@ -1611,12 +1610,13 @@ inline void column_weight_grad(const float* x, const float* dy, float* dw, float
     const float* rows = F::split ? phases : buf;
     const float* dyn = dy + n * G.out_size();
     for (std::size_t c = 0; c < G.in_c; ++c) {
+      const float* xc = rows + c * G.padded_h() * RS;
       float* sums_c = sums + c * kk * L;
       auto block = [&]<std::size_t B>(std::size_t o0) {
         if constexpr (P::strided)
-          strided_column_weight_grad_block<G, B>(rows + c * G.padded_h() * RS, dyn, o0, sums_c);
+          strided_column_weight_grad_block<G, B>(xc, dyn, o0, sums_c);
         else
-          column_weight_grad_block<G, B>(buf + c * G.padded_h() * RS, dyn, o0, sums_c);
+          column_weight_grad_block<G, B>(xc, dyn, o0, sums_c);
       };
       std::size_t o0 = 0;
       for (; o0 + OB <= G.out_c; o0 += OB) block.template operator()<OB>(o0);
