@@ -5,8 +5,10 @@
 # Compiler and build tool, Boost.Hana, Catch2 v2, Google Benchmark, oneDNN (the
 # peer library in bench/), the Fashion-MNIST data set, zlib (gzip idx files),
 # nlohmann-json (the tests: golden metadata, and the reference for ctcnn's JSON reader).
+# ocl-icd-opencl-dev: Debian's oneDNN 2.6 CMake config asks for OpenCL (REQUIRED)
+# and libdnnl-dev only recommends it, which --no-install-recommends leaves out.
 CTCNN_PACKAGES=(build-essential cmake libboost1.81-dev catch2 libbenchmark-dev libdnnl-dev
-                dataset-fashion-mnist zlib1g-dev nlohmann-json3-dev)
+                ocl-icd-opencl-dev dataset-fashion-mnist zlib1g-dev nlohmann-json3-dev)
 
 # ctcnn_install_packages PACKAGE...: apt-get install whichever are not installed.
 ctcnn_install_packages() {
